@@ -1,0 +1,80 @@
+// Bundles the four products (extension, CLI, attribution backend, webview) and the test files with esbuild.
+// Tests are bundled too (not compiled by tsc) so that ESM-only dependencies run under Node 20's CommonJS.
+// Usage: node scripts/build.mjs [--production] [--watch]
+import * as esbuild from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+/** Native or host-provided modules: never bundled. */
+const external = ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core', '@vscode/test-electron'];
+
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  external,
+  logLevel: 'warning',
+};
+
+function testEntries(dir) {
+  const out = [];
+  let names;
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of names) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      if (name !== 'fixtures') out.push(...testEntries(path));
+    } else if (/\.ts$/.test(name) && !name.endsWith('.d.ts')) {
+      out.push(path);
+    }
+  }
+  return out;
+}
+
+const builds = [
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { backend: 'src/backend/main.ts' }, outdir: 'dist' },
+  {
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    sourcemap: production ? false : 'linked',
+    minify: production,
+    entryPoints: { webview: 'webview/main.ts' },
+    outdir: 'dist',
+    logLevel: 'warning',
+  },
+];
+if (!production) {
+  const tests = [...testEntries('test'), ...testEntries('bench')].filter((p) => !p.includes('/grammar/'));
+  if (tests.length) builds.push({ ...nodeCommon, entryPoints: tests, outdir: 'out', outbase: '.' });
+}
+
+const present = builds.filter((b) => {
+  const eps = Array.isArray(b.entryPoints) ? b.entryPoints : Object.values(b.entryPoints);
+  return eps.every((p) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+});
+
+if (watch) {
+  for (const b of present) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(present.map((b) => esbuild.build(b)));
+}

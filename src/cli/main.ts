@@ -1,0 +1,46 @@
+/**
+ * `agentchord` command line: a thin dispatcher over the core. Each command lives in ./commands/<name>.ts and exports
+ * a `Command`. Exit codes: 0 success, 1 the checked thing is bad (e.g. validation problems), 2 usage / invalid input.
+ */
+import { commands } from './commands';
+import { CliError } from './cliError';
+
+function usage(): string {
+  const lines = ['Usage: agentchord <command> [options]', '', 'Commands:'];
+  for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
+  lines.push('', 'Run `agentchord <command> --help` for a command\'s options.');
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`agentchord: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return 0;
+  }
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof CliError) {
+      process.stderr.write(`agentchord: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      process.stderr.write(`agentchord: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 70;
+    }
+  },
+);

@@ -1,0 +1,144 @@
+/**
+ * The system file (`agentchord.yaml`) as the rest of AgentChord sees it once loaded and validated.
+ * Plain data: no `vscode` import anywhere under src/core.
+ */
+
+/** One problem found in a user's file. Lines and columns are 1-based (what editors and `file:line:col` print). */
+export interface Problem {
+  file: string;
+  line: number;
+  column: number;
+  /** End of the offending range, 1-based, when known (editors underline [start, end)). */
+  endLine?: number;
+  endColumn?: number;
+  message: string;
+  severity: 'error' | 'warning';
+}
+
+/** A position in the system file, kept so later stages (CodeLens, errors at run time) can point back at the source. */
+export interface SourceRange {
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+export type AttributionStrategy = 'mean_l1_norm' | 'max_l1_norm' | 'mean_grad_input' | 'max_grad_input';
+export const ATTRIBUTION_STRATEGIES: readonly AttributionStrategy[] = [
+  'mean_l1_norm',
+  'max_l1_norm',
+  'mean_grad_input',
+  'max_grad_input',
+];
+
+/** An OpenAI-compatible chat endpoint (OpenAI, vLLM, Ollama, ...). */
+export interface EndpointModel {
+  kind: 'endpoint';
+  name: string;
+  baseUrl: string;
+  model: string;
+  /** Name of the environment variable (CLI) or SecretStorage entry (VS Code) holding the key. Never the key itself. */
+  apiKeyEnv?: string;
+  parameters: Record<string, unknown>;
+  range: SourceRange;
+}
+
+/** A Hugging Face model folder run by the local attribution backend. */
+export interface LocalModel {
+  kind: 'local';
+  name: string;
+  /** Absolute path of the model folder. */
+  path: string;
+  device: 'auto' | 'cpu' | 'cuda' | 'webgpu';
+  parameters: Record<string, unknown>;
+  range: SourceRange;
+}
+
+export type ModelConfig = EndpointModel | LocalModel;
+
+/** One input block of an agent: a predecessor agent's output or a field of the task sample. */
+export type AgentInput =
+  | { kind: 'agent'; agent: string; range: SourceRange }
+  | { kind: 'task'; field: string; range: SourceRange };
+
+export interface AgentConfig {
+  name: string;
+  /** Absolute path of the prompt file: the optimizable variable. */
+  promptFile: string;
+  /** Key into `SystemConfig.models`. */
+  model: string;
+  inputs: AgentInput[];
+  /** Tool names this agent may call (exported by the tools module). */
+  tools: string[];
+  maxToolSteps: number;
+  description?: string;
+  range: SourceRange;
+}
+
+export interface AttributionConfig {
+  /** Key into `SystemConfig.models`; must be a local model. Absent: weights are reported as unavailable. */
+  model?: string;
+  strategy: AttributionStrategy;
+  topK: number;
+}
+
+export interface DatasetsConfig {
+  train?: string;
+  validation?: string;
+  test?: string;
+}
+
+export type LossConfig =
+  | { kind: 'template'; file: string }
+  | { kind: 'builtin'; name: string; options: Record<string, unknown> };
+
+export interface OptimizerConfig {
+  kind: 'llm' | 'warnings';
+  /** Key into models; required for kind 'llm'. */
+  model?: string;
+  batchSize: number;
+  steps: number;
+  acceptanceTest: boolean;
+  budget: { maxCalls?: number; maxTokens?: number; maxCostUsd?: number };
+  /** Largest prompt the optimizer may write, in characters. */
+  maxPromptChars: number;
+}
+
+export interface EnvironmentConfig {
+  module: string;
+  maxTurns: number;
+  options: Record<string, unknown>;
+}
+
+export interface SystemConfig {
+  /** Absolute path of the agentchord.yaml. */
+  file: string;
+  /** Folder holding it; relative paths in the file resolve against it. */
+  dir: string;
+  name: string;
+  description?: string;
+  models: Record<string, ModelConfig>;
+  /** In file order. */
+  agents: AgentConfig[];
+  /** Agent names in a topological order (predecessors first). */
+  order: string[];
+  output: string;
+  /** Absolute path of the tools module, if any. */
+  toolsModule?: string;
+  attribution: AttributionConfig;
+  datasets: DatasetsConfig;
+  loss?: LossConfig;
+  optimizer: OptimizerConfig;
+  environment?: EnvironmentConfig;
+}
+
+/** What the loader reads through, so the editor can validate unsaved text and tests can use a fake file system. */
+export interface FileHost {
+  exists(absolutePath: string): boolean;
+}
+
+export interface LoadResult {
+  /** Present when there are no errors (warnings allowed). */
+  system?: SystemConfig;
+  problems: Problem[];
+}
