@@ -1,0 +1,18 @@
+/**
+ * Values used when the system file leaves a field out. The schema's `default` annotations (shown on hover) must say
+ * the same; a unit test checks that they do.
+ */
+import type { AttributionStrategy } from './types';
+
+export const DEFAULTS = {
+  endpointBaseUrl: 'https://api.openai.com/v1',
+  localDevice: 'auto' as const,
+  maxToolSteps: 8,
+  attributionStrategy: 'mean_l1_norm' as AttributionStrategy,
+  topK: 1,
+  batchSize: 3,
+  steps: 10,
+  acceptanceTest: true,
+  maxPromptChars: 8000,
+  environmentMaxTurns: 30,
+};

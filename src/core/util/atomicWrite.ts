@@ -1,0 +1,108 @@
+/**
+ * Writing files so that a crash, a full disk or a bug never leaves a user's file half-written:
+ * the data goes to a temp file in the same folder, is flushed to disk, then renamed over the target
+ * (a rename within one file system is atomic). Used for traces, the response cache and proposals.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export interface AtomicWriteOptions {
+  /** Create missing parent folders first. Default false. */
+  createDirs?: boolean;
+}
+
+/**
+ * Replaces `path` with `data` atomically: readers see the old content or the new, never a mix.
+ * On failure the temp file is removed and the old file (if any) is untouched. The file keeps its permissions.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  const dir = dirname(path);
+  if (options.createDirs) await mkdir(dir, { recursive: true });
+  const mode = await stat(path).then(
+    (s) => s.mode & 0o7777,
+    () => 0o666,
+  );
+  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'wx', mode);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await rm(temp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+/**
+ * Serialises first (a value JSON cannot represent throws before any file is touched), then writes atomically.
+ * Ends with a newline, as editors and `git diff` prefer.
+ */
+export async function writeJsonAtomic(path: string, value: unknown, options: AtomicWriteOptions & { indent?: number } = {}): Promise<void> {
+  const text = JSON.stringify(value, null, options.indent ?? 2);
+  if (text === undefined) throw new TypeError(`cannot write ${path}: the value is not representable as JSON`);
+  await writeFileAtomic(path, text + '\n', options);
+}
+
+/**
+ * Appends one JSON line per value and flushes it to disk. All values are serialised before the file is opened, so a
+ * bad value appends nothing. Lines are written in one call; a crash can at worst truncate the last line, which
+ * `readJsonl` skips.
+ */
+export async function appendJsonl(path: string, values: unknown | unknown[], options: AtomicWriteOptions = {}): Promise<void> {
+  const list = Array.isArray(values) ? values : [values];
+  const lines = list.map((value, i) => {
+    const line = JSON.stringify(value);
+    if (line === undefined) throw new TypeError(`cannot append to ${path}: value ${i} is not representable as JSON`);
+    return line + '\n';
+  });
+  if (options.createDirs) await mkdir(dirname(path), { recursive: true });
+  const handle = await open(path, 'a');
+  try {
+    await handle.writeFile(lines.join(''));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Reads a JSON-lines file. A final line cut short by a crash is skipped; a bad line anywhere else is an error
+ * naming the file and line.
+ */
+export async function readJsonl<T = unknown>(path: string): Promise<T[]> {
+  const lines = (await readFile(path, 'utf8')).split('\n');
+  const out: T[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch (err) {
+      const isLast = lines.slice(i + 1).every((l) => l.trim() === '');
+      if (isLast) break;
+      throw new Error(`${path}:${i + 1}: not valid JSON (${(err as Error).message})`);
+    }
+  }
+  return out;
+}
+
+/** Makes the rename itself durable. Not every platform lets a folder be opened (Windows): best effort. */
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const handle = await open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // The data is safely written; only the durability of the rename across a power cut is not guaranteed here.
+  }
+}

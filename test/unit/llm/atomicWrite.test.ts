@@ -1,0 +1,67 @@
+// Tests of src/core/util/atomicWrite.ts (kept with the llm tests: the cache is its first user).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from '../../../src/core/util/atomicWrite';
+
+const freshDir = () => mkdtempSync(join(tmpdir(), 'agentchord-atomic-'));
+
+test('writeFileAtomic writes, replaces, keeps the permissions and leaves no temp file', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'prompt.md');
+  await writeFileAtomic(path, 'first');
+  assert.equal(readFileSync(path, 'utf8'), 'first');
+  chmodSync(path, 0o600);
+  await writeFileAtomic(path, new TextEncoder().encode('second'));
+  assert.equal(readFileSync(path, 'utf8'), 'second');
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  assert.deepEqual(readdirSync(dir), ['prompt.md']);
+});
+
+test('createDirs makes missing folders; without it a missing folder is an error', async () => {
+  const dir = freshDir();
+  await assert.rejects(writeFileAtomic(join(dir, 'a', 'b', 'x.json'), '{}'), /ENOENT/);
+  await writeFileAtomic(join(dir, 'a', 'b', 'x.json'), '{}', { createDirs: true });
+  assert.equal(readFileSync(join(dir, 'a', 'b', 'x.json'), 'utf8'), '{}');
+});
+
+test('a failed write (a folder in the way) leaves no partial or temp file behind', async () => {
+  const dir = freshDir();
+  const target = join(dir, 'trace.json');
+  mkdirSync(target);
+  writeFileSync(join(target, 'keep.txt'), 'untouched');
+  await assert.rejects(writeFileAtomic(target, 'x'.repeat(100_000)));
+  assert.deepEqual(readdirSync(dir), ['trace.json'], 'no temp file left');
+  assert.deepEqual(readdirSync(target), ['keep.txt']);
+  assert.equal(readFileSync(join(target, 'keep.txt'), 'utf8'), 'untouched');
+});
+
+test('writeJsonAtomic: a value that cannot be serialised leaves the old file intact', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'proposal.json');
+  await writeJsonAtomic(path, { version: 1 });
+  assert.equal(readFileSync(path, 'utf8'), '{\n  "version": 1\n}\n');
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  await assert.rejects(writeJsonAtomic(path, circular), /circular/i);
+  await assert.rejects(writeJsonAtomic(path, { big: 1n }), /BigInt/);
+  await assert.rejects(writeJsonAtomic(path, undefined), /not representable/);
+  assert.equal(readFileSync(path, 'utf8'), '{\n  "version": 1\n}\n');
+  assert.deepEqual(readdirSync(dir), ['proposal.json']);
+});
+
+test('appendJsonl appends lines; a bad value appends nothing; readJsonl skips a truncated last line only', async () => {
+  const dir = freshDir();
+  const path = join(dir, 'trace.jsonl');
+  await appendJsonl(path, { step: 1 });
+  await appendJsonl(path, [{ step: 2 }, { step: 3 }]);
+  await assert.rejects(appendJsonl(path, [{ step: 4 }, { bad: 1n }]));
+  assert.deepEqual(await readJsonl(path), [{ step: 1 }, { step: 2 }, { step: 3 }]);
+  appendFileSync(path, '{"step": 4, "trunc');
+  assert.deepEqual(await readJsonl(path), [{ step: 1 }, { step: 2 }, { step: 3 }]);
+  const broken = join(dir, 'broken.jsonl');
+  writeFileSync(broken, '{"a":1}\nnot json\n{"b":2}\n');
+  await assert.rejects(readJsonl(broken), new RegExp(`broken\\.jsonl:2: not valid JSON`));
+});
