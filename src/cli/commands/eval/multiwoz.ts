@@ -1,0 +1,118 @@
+/** `agentchord eval multiwoz --predictions <file> [--json] [--data <dir>]`: the standard MultiWOZ evaluator. */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadMultiwozEvalData, type MultiwozEvalData } from '../../../benchmarks/multiwoz/data';
+import { evaluateMultiwoz, type MultiwozScores } from '../../../benchmarks/multiwoz/evaluator';
+import { MultiwozInputError } from '../../../benchmarks/multiwoz/normalise';
+import { CliError } from '../../cliError';
+import type { Command } from '../../command';
+
+const HELP = `Usage: agentchord eval multiwoz --predictions <file> [--json] [--data <dir>]
+
+Scores MultiWOZ predictions as the standard evaluator (mwzeval) does. The file maps lower-case test dialogue ids
+to one turn per system turn: {"sng0073": [{"response": "[name] is in the [area]", "state": {...},
+"active_domains": [...]}, ...]}; "state" and "active_domains" are optional (all or nothing).
+
+  --predictions <file>  the predictions (required)
+  --json                print {"inform", "success", "dst"} as JSON
+  --data <dir>          the evaluation data (default: examples/multiwoz/data of this installation)
+
+Inform and Success: percent with one decimal, per goal domain and total. DST: joint accuracy and slot F1 in
+percent, slot precision and recall as fractions 0-1; null when the predictions have no states. DST is computed
+against MultiWOZ 2.1 gold states (mwzeval's published DST uses 2.2 labels, which are not available here).`;
+
+/** Where the installed CLI finds the example's data: the bundle is dist/cli.js, the data examples/multiwoz/data. */
+export function defaultMultiwozDataDir(cliDir: string = __dirname): string {
+  return resolve(cliDir, '..', 'examples', 'multiwoz', 'data');
+}
+
+/** Columns of the text table: total first, then the domains in the evaluator's usual order. */
+const DOMAIN_ORDER = ['total', 'restaurant', 'hotel', 'attraction', 'train', 'taxi', 'police', 'hospital'];
+
+export const multiwozEval: Command = {
+  name: 'multiwoz',
+  summary: 'MultiWOZ Inform / Success / DST of a predictions file',
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    let values: { predictions?: string; json?: boolean; data?: string };
+    try {
+      values = parseArgs({
+        args,
+        options: { predictions: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } },
+        strict: true,
+        allowPositionals: false,
+      }).values;
+    } catch (err) {
+      throw new CliError(`eval multiwoz: ${(err as Error).message} (see 'agentchord eval --help')`);
+    }
+    if (!values.predictions) throw new CliError('eval multiwoz: --predictions <file> is required');
+    const file = resolve(values.predictions);
+    const predictions = readPredictions(file);
+
+    const dataDir = values.data ? resolve(values.data) : defaultMultiwozDataDir();
+    let data: MultiwozEvalData;
+    try {
+      data = loadMultiwozEvalData(dataDir);
+    } catch (err) {
+      throw new CliError(`eval multiwoz: ${values.data ? '--data' : 'evaluation data'}: ${(err as Error).message}`);
+    }
+
+    let scores: MultiwozScores;
+    try {
+      scores = evaluateMultiwoz(predictions, data);
+    } catch (err) {
+      if (err instanceof MultiwozInputError) throw new CliError(`eval multiwoz: ${file}: ${err.message}`);
+      throw err;
+    }
+    for (const note of scores.notes) process.stderr.write(`agentchord: eval multiwoz: note: ${note}\n`);
+
+    const result = { inform: ordered(scores.inform), success: ordered(scores.success), dst: scores.dst };
+    process.stdout.write(values.json ? JSON.stringify(result, null, 2) + '\n' : table(scores, file));
+    return 0;
+  },
+};
+
+function readPredictions(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliError(`eval multiwoz: --predictions: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(`eval multiwoz: ${file}: not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** `total` first, then the domains in DOMAIN_ORDER, then any others. */
+function ordered(scores: Record<string, number>): Record<string, number> {
+  const keys = Object.keys(scores).sort((a, b) => rank(a) - rank(b));
+  return Object.fromEntries(keys.map((k) => [k, scores[k]]));
+}
+
+function rank(key: string): number {
+  const i = DOMAIN_ORDER.indexOf(key);
+  return i === -1 ? DOMAIN_ORDER.length : i;
+}
+
+function table(scores: MultiwozScores, file: string): string {
+  const columns = Object.keys(ordered(scores.inform));
+  const row = (label: string, cells: string[]) => label.padEnd(9) + cells.map((c, i) => c.padStart(Math.max(columns[i].length, 5) + 2)).join('');
+  const lines = [
+    `MultiWOZ: ${scores.dialogues} dialogue${scores.dialogues === 1 ? '' : 's'} from ${file}`,
+    row('', columns),
+    row('Inform', columns.map((c) => scores.inform[c].toFixed(1))),
+    row('Success', columns.map((c) => scores.success[c].toFixed(1))),
+  ];
+  const dst = scores.dst;
+  lines.push(
+    dst
+      ? `DST (MultiWOZ 2.1 labels): joint accuracy ${dst.jointAccuracy.toFixed(2)} %, slot F1 ${dst.slotF1.toFixed(2)} %, ` +
+          `precision ${dst.slotPrecision.toFixed(4)}, recall ${dst.slotRecall.toFixed(4)}`
+      : 'DST: not computed (the predictions have no states)',
+  );
+  return lines.join('\n') + '\n';
+}
