@@ -106,6 +106,8 @@ export interface CallAttribution {
   logProb?: number;
   /** Per-token saliency of the attributed tail, for heat maps. */
   tokens?: { pieces: string[]; offset: number; l1: number[]; gradInput: number[] };
+  /** Tokens cut from the left of the prefix because the text was longer than the attribution model's context. */
+  truncatedPrefixTokens?: number;
 }
 
 export type GraphNodeKind = 'input' | 'agent' | 'tool_call' | 'tool_result' | 'loss';
@@ -132,6 +134,11 @@ export interface AttributionGraph {
   sampleId: string;
   nodes: GraphNode[];
   edges: GraphEdge[];
+  /**
+   * weighted: every call had connection weights (top-k applied); unweighted: none had (all edges kept);
+   * partial: some had. Absent in graphs written before this field existed (read as 'weighted').
+   */
+  weighting?: 'weighted' | 'unweighted' | 'partial';
 }
 
 export interface Trajectory {
@@ -186,6 +193,12 @@ export interface RunManifest {
   dataset: { split: string; file: string; samples: number };
   attribution: { model?: string; strategy: AttributionStrategy; topK: number; surrogate: boolean };
   usage: Usage & { calls: number };
+  /** The same per agent, and cache hits (calls answered by the response cache, at no cost). */
+  usageByAgent?: Record<string, Usage & { calls: number; cachedCalls: number }>;
+  /** The same per usage step label (ForwardOptions.usageStep: 'forward', or the optimization step). */
+  usageByStep?: Record<string, Usage & { calls: number; cachedCalls: number }>;
+  /** Models used without a known price (their cost counts as 0). */
+  unpricedModels?: string[];
   error?: string;
 }
 

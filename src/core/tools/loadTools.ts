@@ -34,7 +34,8 @@ export async function loadToolsModule(file: string): Promise<LoadedTools> {
   return validateToolsExports(file, exports);
 }
 
-async function buildAndRequire(file: string): Promise<unknown> {
+/** Bundles a workspace module (TS or JS, ESM or CJS) with esbuild and requires it; also used for environment modules. */
+export async function buildAndRequire(file: string): Promise<unknown> {
   const dir = await mkdtemp(join(tmpdir(), 'agentchord-tools-'));
   const outfile = join(dir, `${basename(file).replace(/\.[^.]*$/, '')}.cjs`);
   try {

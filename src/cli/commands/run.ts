@@ -1,0 +1,170 @@
+/**
+ * `agentchord run [dir]`: runs the system forward on a dataset split, attributes every agent call (connection
+ * weights), writes the run folder and prints a summary. Local models and the attribution model run in this process.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { defaultCacheDir } from '../../backend/runtime/graphCache';
+import { loadDataset, makeAttributor, makeModelResolver, runForward, type SampleRun, type Split } from '../../core/engine/forward';
+import { inProcessBackend } from '../../core/engine/inProcessBackend';
+import { RunFolder } from '../../core/engine/runFolder';
+import { envApiKeyResolver } from '../../core/llm/openaiProvider';
+import { formatProblem, loadSystemFile, SYSTEM_FILE_NAME, type SystemConfig } from '../../core/system';
+import { CliError } from '../cliError';
+import type { Command } from '../command';
+import { progressLine } from './progressLine';
+
+const HELP = `Usage: agentchord run [dir] [--split train|validation|test] [--limit n] [--concurrency n] [--no-attribution] [--json]
+
+Runs every agent of the system (agentchord.yaml in dir, default .) on each task sample of a dataset split, computes
+the connection weights of every agent call with the attribution model, and writes the run folder
+<dir>/.agentchord/runs/<run id>/ (calls.jsonl, attribution.jsonl, run.json). Answers are cached in
+<dir>/.agentchord/cache, so running again costs nothing.
+
+  --split <s>          train (default), validation or test
+  --limit <n>          only the first n samples
+  --concurrency <n>    samples in flight at once (default 4)
+  --no-attribution     skip connection weights (they are recorded as unavailable)
+  --json               print the run manifest (run.json) instead of the summary
+
+API keys are read from the environment variables named by apiKeyEnv in agentchord.yaml. Ctrl-C cancels the run
+(the run folder keeps every call finished so far and is marked cancelled).`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number | undefined): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) throw new CliError(`run: --${name}: expected a whole number >= 1, got '${value}'`);
+  return n;
+}
+
+function systemFileOf(target: string): string {
+  const path = resolve(target);
+  return existsSync(path) && statSync(path).isDirectory() ? join(path, SYSTEM_FILE_NAME) : path;
+}
+
+function loadSystem(target: string): SystemConfig {
+  const file = systemFileOf(target);
+  const { system, problems } = loadSystemFile(file);
+  if (!system) throw new CliError(`run: ${file} has problems:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+  return system;
+}
+
+/** A path relative to the current folder when inside it (as `validate` prints paths). */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
+function summary(folder: RunFolder, runs: SampleRun[]): string {
+  const m = folder.current;
+  const attributions = runs.flatMap((r) => r.attributions);
+  const count = (status: string) => attributions.filter((a) => a.status === status).length;
+  const calls = runs.reduce((s, r) => s + r.calls.length, 0);
+  const cached = runs.reduce((s, r) => s + r.calls.filter((c) => c.cached).length, 0);
+  const reason = attributions.find((a) => a.status === 'unavailable')?.reason;
+  const lines = [
+    `Run ${m.id}: ${m.status}`,
+    `  samples      ${runs.length} (${m.dataset.split}, ${m.dataset.file})`,
+    `  calls        ${calls} (${cached} from the cache)`,
+    `  tokens       ${m.usage.promptTokens} prompt + ${m.usage.completionTokens} completion`,
+    `  cost         $${m.usage.costUsd.toFixed(4)}${m.unpricedModels?.length ? ` (no price known for ${m.unpricedModels.join(', ')})` : ''}`,
+    `  attribution  ${count('ok')} weighted, ${count('single-block')} single-block, ${count('unavailable')} unavailable${reason ? ` (${reason})` : ''}`,
+    `  run folder   ${shown(folder.dir)}`,
+  ];
+  return lines.join('\n');
+}
+
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'run the system on a dataset split and record every call with its connection weights',
+  help: HELP,
+  async run(args: string[]): Promise<number> {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args,
+        options: {
+          split: { type: 'string', default: 'train' },
+          limit: { type: 'string' },
+          concurrency: { type: 'string' },
+          'no-attribution': { type: 'boolean' },
+          json: { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (err) {
+      throw new CliError(`run: ${(err as Error).message} (see 'agentchord run --help')`);
+    }
+    const { values, positionals } = parsed;
+    if (positionals.length > 1) throw new CliError(`run: expected at most one folder, got ${positionals.join(' ')}`);
+    const split = values.split as Split;
+    if (!['train', 'validation', 'test'].includes(split)) throw new CliError(`run: --split: expected train, validation or test, got '${values.split}'`);
+    const limit = positiveInt('limit', values.limit, undefined);
+    const concurrency = positiveInt('concurrency', values.concurrency, 4);
+
+    const system = loadSystem(positionals[0] ?? '.');
+    let samples;
+    try {
+      samples = loadDataset(system, split);
+    } catch (err) {
+      throw new CliError(`run: ${(err as Error).message}`);
+    }
+    if (limit !== undefined) samples = samples.slice(0, limit);
+
+    // ORT's own log repeats at length why a GPU provider failed to load; the runtime says it in one line.
+    ort.env.logLevel = 'fatal';
+    const backend = inProcessBackend({ cacheDir: defaultCacheDir() });
+    const attributionOff = values['no-attribution'] === true;
+    const attributor = attributionOff ? undefined : makeAttributor(system, backend);
+    const attributionModel = system.attribution.model;
+    const folder = RunFolder.create(system.dir, {
+      systemFile: system.file,
+      kind: 'run',
+      status: 'running',
+      dataset: { split, file: system.datasets[split]!, samples: samples.length },
+      attribution: {
+        ...(attributor ? { model: attributionModel } : {}),
+        strategy: system.attribution.strategy,
+        topK: system.attribution.topK,
+        surrogate: attributor !== undefined && system.agents.some((a) => a.model !== attributionModel),
+      },
+      usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+    });
+
+    const controller = new AbortController();
+    const onInterrupt = () => controller.abort();
+    process.once('SIGINT', onInterrupt);
+    const bar = progressLine();
+    let runs: SampleRun[];
+    try {
+      runs = await runForward({
+        system,
+        samples,
+        runFolder: folder,
+        models: makeModelResolver(system, { apiKey: envApiKeyResolver, backend }),
+        attributor,
+        ...(attributionOff ? { noAttributionReason: 'attribution was turned off (--no-attribution)' } : {}),
+        concurrency,
+        signal: controller.signal,
+        onProgress: (e) => bar.update(`samples, ${e.callsDone} calls`, e.samplesDone, e.samplesTotal),
+      });
+      folder.updateManifest({ status: 'completed' });
+    } catch (err) {
+      bar.clear();
+      if (controller.signal.aborted) {
+        process.stderr.write(`agentchord: run cancelled; the calls finished so far are in ${folder.dir}\n`);
+        return 130;
+      }
+      throw new CliError(`run: ${(err as Error).message} (run folder: ${folder.dir})`, 1);
+    } finally {
+      process.removeListener('SIGINT', onInterrupt);
+      await backend.dispose();
+    }
+    bar.clear();
+    process.stdout.write((values.json ? JSON.stringify(folder.current, null, 2) : summary(folder, runs)) + '\n');
+    return 0;
+  },
+};
