@@ -1,0 +1,79 @@
+/**
+ * ORT input tensors for the transformer graphs (../model/transformer.ts): rope tables, attention mask, KV cache.
+ */
+import * as ort from 'onnxruntime-node';
+import type { ModelConfig } from '../model/config';
+import { ropeTables } from '../model/rope';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../model/safetensors';
+import { maskValue, type ComputeDtype } from '../model/transformer';
+
+/** A float tensor in the compute dtype (float16 is passed to ORT as its bit patterns). */
+export function floatTensor(dtype: ComputeDtype, data: ArrayLike<number>, dims: number[]): ort.Tensor {
+  if (dtype === 'float64') return new ort.Tensor('float64', Float64Array.from(data), dims);
+  if (dtype === 'float16') return new ort.Tensor('float16', float32ToFloat16Bits(data), dims);
+  return new ort.Tensor('float32', Float32Array.from(data), dims);
+}
+
+export function int64Tensor(values: number[]): ort.Tensor {
+  return new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), [values.length]);
+}
+
+/** A KV cache: per layer key and value, each [kvHeads, P, headDim]. */
+export type KvCache = Array<{ key: ort.Tensor; value: ort.Tensor }>;
+
+export function emptyKvCache(config: ModelConfig, dtype: ComputeDtype): KvCache {
+  const empty = () => floatTensor(dtype, [], [config.numKvHeads, 0, config.headDim]);
+  return Array.from({ length: config.numLayers }, () => ({ key: empty(), value: empty() }));
+}
+
+/**
+ * Causal (and, with a sliding window, banded) additive mask for T new tokens after P cached ones, repeated for each
+ * of the G query heads that share a KV head: [G*T, P+T].
+ */
+export function attentionMask(config: ModelConfig, past: number, count: number, dtype: ComputeDtype): ort.Tensor {
+  const groups = config.numHeads / config.numKvHeads;
+  const total = past + count;
+  const blocked = maskValue(dtype);
+  const one = new Float64Array(count * total);
+  for (let t = 0; t < count; t++) {
+    const pos = past + t;
+    for (let j = 0; j < total; j++) {
+      const visible = j <= pos && (config.slidingWindow === undefined || pos - j < config.slidingWindow);
+      one[t * total + j] = visible ? 0 : blocked;
+    }
+  }
+  const all = new Float64Array(groups * one.length);
+  for (let k = 0; k < groups; k++) all.set(one, k * one.length);
+  return floatTensor(dtype, all, [groups * count, total]);
+}
+
+/** Inputs shared by the forward and gradient graphs, for `ids` placed after `cache` (positions P..P+T-1). */
+export function stepFeeds(config: ModelConfig, dtype: ComputeDtype, ids: number[], cache: KvCache): Record<string, ort.Tensor> {
+  const past = cache[0]?.key.dims[1] ?? 0;
+  const positions = ids.map((_, i) => past + i);
+  const { cos, sin } = ropeTables(config, positions, dtype === 'float64' ? 'float64' : 'float32');
+  const feeds: Record<string, ort.Tensor> = {
+    ids: int64Tensor(ids),
+    cos: floatTensor(dtype, cos, [ids.length, config.headDim]),
+    sin: floatTensor(dtype, sin, [ids.length, config.headDim]),
+    mask: attentionMask(config, past, ids.length, dtype),
+  };
+  cache.forEach(({ key, value }, l) => {
+    feeds[`past_key_${l}`] = key;
+    feeds[`past_value_${l}`] = value;
+  });
+  return feeds;
+}
+
+/** The present_key_l / present_value_l outputs of a forward run, as the next run's cache. */
+export function presentKvCache(config: ModelConfig, outputs: Record<string, ort.Tensor>): KvCache {
+  return Array.from({ length: config.numLayers }, (_, l) => ({ key: outputs[`present_key_${l}`], value: outputs[`present_value_${l}`] }));
+}
+
+/** Tensor data as numbers (float16 decoded). */
+export function tensorNumbers(t: ort.Tensor): Float64Array {
+  if (t.type === 'float16') {
+    return Float64Array.from(float16BitsToFloat32(t.data as Uint16Array));
+  }
+  return Float64Array.from(t.data as Float32Array | Float64Array);
+}
