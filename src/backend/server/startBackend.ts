@@ -1,0 +1,139 @@
+/**
+ * Starts a backend process: parses its command line, picks the device, and serves the protocol on stdio (default,
+ * one client: the parent) or on TCP (`--listen`, any number of clients holding the bearer token).
+ * The model loader is a parameter so tests can run the same process code with a fake model.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import {
+  createMessageConnection,
+  SocketMessageReader,
+  SocketMessageWriter,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from 'vscode-jsonrpc/node';
+import { defaultCacheDir } from '../runtime/graphCache';
+import { parseDeviceChoice, selectDevice } from '../runtime/device';
+import { serveConnection, type BackendContext } from './connection';
+import { ModelRegistry, type ModelLoader } from './modelRegistry';
+
+export const BACKEND_USAGE = `Usage: node dist/backend.js [--stdio | --listen [host:]port] [--device auto|cpu|cuda|webgpu] [--cache-dir dir]
+  --stdio           serve JSON-RPC on stdin/stdout (default)
+  --listen h:p      serve on TCP (host defaults to 127.0.0.1); clients must send the token from
+                    AGENTCHORD_BACKEND_TOKEN, or the one printed to stderr at start-up
+  --device          default device for loaded models (default auto: CUDA, then WebGPU, then CPU)
+  --cache-dir       compiled-graph cache (default $AGENTCHORD_CACHE or ~/.cache/agentchord)`;
+
+const log = (message: string) => process.stderr.write(`[agentchord backend] ${message}\n`);
+
+export function parseListen(value: string): { host: string; port: number } {
+  const colon = value.lastIndexOf(':');
+  const host = colon >= 0 ? value.slice(0, colon) || '127.0.0.1' : '127.0.0.1';
+  const portText = colon >= 0 ? value.slice(colon + 1) : value;
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new Error(`--listen: expected [host:]port, got '${value}'`);
+  return { host, port };
+}
+
+/** Returns the exit code for start-up failures; on success the process lives until shutdown or the client leaves. */
+export async function runBackend(argv: string[], loader: ModelLoader): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        stdio: { type: 'boolean' },
+        listen: { type: 'string' },
+        device: { type: 'string', default: 'auto' },
+        'cache-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${BACKEND_USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stderr.write(`${BACKEND_USAGE}\n`);
+    return 0;
+  }
+  const choice = parseDeviceChoice(args.device ?? 'auto');
+  if (!choice) {
+    process.stderr.write(`--device: expected auto, cpu, cuda or webgpu, got '${args.device}'\n`);
+    return 2;
+  }
+  if (args.stdio && args.listen !== undefined) {
+    process.stderr.write('--stdio and --listen exclude each other\n');
+    return 2;
+  }
+  let listen: { host: string; port: number } | undefined;
+  try {
+    listen = args.listen !== undefined ? parseListen(args.listen) : undefined;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+
+  // On stdio, stdout carries the protocol: anything a library prints with console.log must go to stderr instead.
+  console.log = console.info = console.warn = console.debug = console.error;
+
+  // ORT's own log repeats, at length, why a GPU provider failed to load; selectDevice logs it in one line.
+  ort.env.logLevel = 'fatal';
+  let selection;
+  try {
+    selection = await selectDevice(choice, log);
+  } catch (err) {
+    log((err as Error).message);
+    return 1;
+  }
+  const cacheDir = args['cache-dir'] ?? defaultCacheDir();
+  const registry = new ModelRegistry(loader, { cacheDir, log });
+  let shuttingDown = false;
+  const context: BackendContext = {
+    registry,
+    device: selection,
+    startedAt: Date.now(),
+    log,
+    shutdown() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      log('shutting down');
+      void registry.disposeAll().finally(() => process.exit(0));
+    },
+  };
+
+  if (!listen) {
+    const connection = createMessageConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));
+    serveConnection(connection, context);
+    // The parent went away (stdin closed): nobody is left to serve.
+    connection.onClose(() => context.shutdown());
+    connection.listen();
+    log(`serving on stdio (pid ${process.pid}, device ${selection.device})`);
+    return 0;
+  }
+
+  let token = process.env.AGENTCHORD_BACKEND_TOKEN;
+  if (!token) {
+    token = randomBytes(24).toString('base64url');
+    process.stderr.write(`AGENTCHORD_BACKEND_TOKEN=${token}\n`);
+  }
+  const bearer = token;
+  const server = createServer((socket: Socket) => {
+    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    serveConnection(connection, context, { token: bearer, close: () => socket.destroy() });
+    socket.on('error', (err) => log(`connection error: ${err.message}`));
+    connection.onClose(() => connection.dispose());
+    connection.listen();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : listen.port;
+  log(`listening on ${listen.host}:${port} (pid ${process.pid}, device ${selection.device})`);
+  return 0;
+}
