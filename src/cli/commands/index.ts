@@ -2,6 +2,11 @@ import type { Command } from '../command';
 import { validateCommand } from './validate';
 import { attributeCommand } from './attribute';
 import { generateCommand } from './generate';
+import { runCommand } from './run';
+import { evalCommand } from './eval';
+import { optimizeCommand } from './optimize';
+import { applyCommand } from './apply';
+import { reportCommand } from './report';
 
 /** In the order `agentchord --help` lists them. */
-export const commands: Command[] = [validateCommand, attributeCommand, generateCommand];
+export const commands: Command[] = [validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand];

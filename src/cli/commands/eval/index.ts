@@ -4,5 +4,6 @@
  */
 import type { Command } from '../../command';
 import { multiwozEval } from './multiwoz';
+import { tauRetailEval } from './tau-retail';
 
-export const evalSubcommands: Command[] = [multiwozEval];
+export const evalSubcommands: Command[] = [multiwozEval, tauRetailEval];

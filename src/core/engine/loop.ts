@@ -1,0 +1,314 @@
+/**
+ * The batch loop of GBC optimization: every step runs a batch of N training samples forward (with connection
+ * weights), scores them with the verbal loss, propagates the loss backward into trajectories, and asks the optimizer
+ * for new prompts of the blamed agents (paper: MultiWOZ N=3, S=10 steps; tau-bench N=1).
+ *
+ * Candidate prompts live only in memory and in the run folder: they reach the agents through runForward's `prompts`
+ * overrides, and every step's suggestion is written as a Proposal. Prompt files are never written here (a person
+ * applies a proposal with `agentchord apply`).
+ *
+ * Acceptance test (on by default; the paper had none): the current and the candidate prompts both run on a batch of
+ * validation samples; the candidate is kept only if its score does not drop.
+ *
+ * A checkpoint is written after every step; a crash, a cancel or an exhausted budget leaves a run that `--resume`
+ * continues from the step that did not finish.
+ */
+import { readFileSync } from 'node:fs';
+import { makeLoss, type LossFunction } from '../loss';
+import { UsageLedger } from '../llm/usage';
+import { makeOptimizer, type Optimizer } from '../optimizer';
+import type { SystemConfig } from '../system/types';
+import { backwardSample } from './backward';
+import { Budget, BudgetExhaustedError, isBudgetStop, type BudgetLimits, NOTHING_SPENT } from './budget';
+import { openForResume } from './checkpoint';
+import { loadDataset, type Split, type TaskSample } from './dataset';
+import { estimateOptimization, type RunEstimate } from './estimate';
+import { runForward, type ForwardOptions, type SampleRun } from './forward';
+import type { Attributor } from './attribution';
+import type { ModelResolver } from './models';
+import { RunFolder } from './runFolder';
+import type { AgentCall, Checkpoint, Proposal, RunManifest, SampleOutcome, Trajectory } from './types';
+
+export interface OptimizeOptions {
+  system: SystemConfig;
+  /** Where `.agentchord/runs/` goes. Default: the system's folder. */
+  workspaceDir?: string;
+  split?: Split;
+  /** N: training samples per step. Default optimizer.batchSize. */
+  batchSize?: number;
+  /** S: steps. Default optimizer.steps. */
+  steps?: number;
+  /** Default optimizer.acceptanceTest (true). */
+  acceptanceTest?: boolean;
+  /** Validation samples per acceptance test. Default: the batch size. */
+  validationBatchSize?: number;
+  /** Overrides optimizer.budget key by key. */
+  budget?: BudgetLimits;
+  signal?: AbortSignal;
+  /** A run folder to continue from its checkpoint. */
+  resume?: string;
+  models: ModelResolver;
+  attributor?: Attributor;
+  noAttributionReason?: string;
+  /** Default: from the system file (loss:, optimizer:). */
+  loss?: LossFunction;
+  optimizer?: Optimizer;
+  concurrency?: number;
+  onProgress?: (e: OptimizeProgress) => void;
+  /** Called once with the pre-flight estimate, before any model call; return false to stop there. */
+  onEstimate?: (e: RunEstimate) => boolean | void;
+  /** The forward pass (tests may wrap it). Default runForward. */
+  forward?: (o: ForwardOptions) => Promise<SampleRun[]>;
+}
+
+export type OptimizePhase = 'forward' | 'backward' | 'optimizer' | 'acceptance';
+
+export interface OptimizeProgress {
+  step: number;
+  steps: number;
+  phase: OptimizePhase;
+  message: string;
+  /** Within the phase: samples done / total, when known. */
+  done?: number;
+  total?: number;
+}
+
+export interface OptimizeResult {
+  folder: RunFolder;
+  status: RunManifest['status'];
+  /** Steps finished (the next step to run on resume). */
+  stepsDone: number;
+  /** The prompts the optimization ended with (agent -> text). */
+  prompts: Record<string, string>;
+  history: Checkpoint['history'];
+  /** Paths of the proposals written by this session. */
+  proposals: string[];
+  /** What happened at each step, for the CLI to print. */
+  log: string[];
+  estimate: RunEstimate;
+  /** Why the run stopped early (budget, cancel). */
+  stopReason?: string;
+}
+
+export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
+  const { system } = o;
+  const config = system.optimizer;
+  const split = o.split ?? 'train';
+  const batchSize = o.batchSize ?? config.batchSize;
+  const steps = o.steps ?? config.steps;
+  const acceptanceTest = o.acceptanceTest ?? config.acceptanceTest;
+  const validationBatchSize = o.validationBatchSize ?? batchSize;
+  if (!(batchSize >= 1 && Number.isInteger(batchSize))) throw new Error(`batch size must be an integer >= 1 (got ${batchSize})`);
+  if (!(steps >= 1 && Number.isInteger(steps))) throw new Error(`steps must be an integer >= 1 (got ${steps})`);
+
+  const train = loadDataset(system, split);
+  if (train.length === 0) throw new Error(`${system.datasets[split]}: the ${split} dataset is empty`);
+  let validation: TaskSample[] = [];
+  if (acceptanceTest) {
+    if (!system.datasets.validation) {
+      throw new Error(`${system.file}: the acceptance test needs datasets.validation (or run with --no-acceptance-test)`);
+    }
+    validation = loadDataset(system, 'validation');
+    if (validation.length === 0) throw new Error(`${system.datasets.validation}: the validation dataset is empty`);
+  }
+
+  const resumed = o.resume ? openForResume(o.resume, system.agents.map((a) => a.name)) : undefined;
+  let prompts = resumed ? { ...resumed.checkpoint.prompts } : readPromptFiles(system);
+  const history: Checkpoint['history'] = resumed ? [...resumed.checkpoint.history] : [];
+  const firstStep = resumed ? resumed.checkpoint.step : 0;
+
+  const estimate = estimateOptimization({ system, prompts, train, validation, steps: steps - firstStep, batchSize, acceptanceTest, validationBatchSize });
+  const ledger = new UsageLedger();
+  const budget = new Budget({ ...config.budget, ...definedOnly(o.budget ?? {}) }, ledger, resumed?.checkpoint.usage ?? NOTHING_SPENT);
+
+  const folder =
+    resumed?.folder ??
+    RunFolder.create(o.workspaceDir ?? system.dir, {
+      systemFile: system.file,
+      kind: 'optimize',
+      status: 'running',
+      dataset: { split, file: system.datasets[split]!, samples: train.length },
+      attribution: {
+        model: system.attribution.model,
+        strategy: system.attribution.strategy,
+        topK: system.attribution.topK,
+        surrogate: system.attribution.model !== undefined && system.agents.some((a) => a.model !== system.attribution.model),
+      },
+      usage: { ...NOTHING_SPENT },
+    });
+  folder.updateManifest({ status: 'running', error: undefined });
+  const result: OptimizeResult = { folder, status: 'running', stepsDone: firstStep, prompts, history, proposals: [], log: [], estimate };
+  if (o.onEstimate?.(estimate) === false) {
+    folder.updateManifest({ status: 'cancelled', error: 'stopped after the estimate' });
+    return { ...result, status: 'cancelled', stopReason: 'stopped after the estimate' };
+  }
+
+  let currentStep = firstStep;
+  const guardedModels = memoize((name: string) => budget.guard(o.models(name)));
+  // The judge's and the optimizer's calls are not agent calls: runForward does not record them, the guard does.
+  const recorded = (label: string) =>
+    memoize((name: string) => budget.guard(o.models(name), { agent: label, model: name, step: () => currentStep }));
+  const loss = o.loss ?? makeLoss(system, { resolveModel: recorded('(judge)') });
+  const optimizer = o.optimizer ?? makeOptimizer(system, { resolveModel: recorded('(optimizer)') });
+  const forward = o.forward ?? runForward;
+  const progress = (phase: OptimizePhase, message: string, extra: { done?: number; total?: number } = {}) =>
+    o.onProgress?.({ step: currentStep, steps, phase, message, ...extra });
+
+  /** One forward pass + loss on `samples` (ids prefixed so that every call id in the run folder is unique). */
+  const evaluate = async (samples: TaskSample[], candidate: Record<string, string>, label: string, splitName: Split, attributed: boolean) => {
+    budget.check();
+    const runs = await forward({
+      system,
+      samples: samples.map((s) => ({ ...s, id: `${label}:${s.id}` })),
+      runFolder: folder,
+      prompts: candidate,
+      models: guardedModels,
+      attributor: attributed ? o.attributor : undefined,
+      noAttributionReason: attributed ? o.noAttributionReason : 'not computed for acceptance-test runs (only scores are needed)',
+      concurrency: o.concurrency,
+      signal: o.signal,
+      usage: ledger,
+      usageStep: currentStep,
+      onProgress: (e) => e.type === 'sample' && progress(attributed ? 'forward' : 'acceptance', label, { done: e.samplesDone, total: e.samplesTotal }),
+    });
+    const outcomes: SampleOutcome[] = [];
+    for (const run of runs) {
+      const scored = await loss.evaluate({ sample: run.sample, output: run.output, environment: run.environment }, o.signal);
+      const outcome: SampleOutcome = { sampleId: run.sample.id, split: splitName, output: run.output, metrics: scored.metrics, score: scored.score, loss: scored.loss };
+      folder.appendSample(outcome);
+      outcomes.push(outcome);
+    }
+    return { runs, outcomes, score: mean(outcomes.map((x) => x.score)) };
+  };
+
+  // History entries of the step being redone on resume are left out (it will add them again).
+  const saveCheckpoint = (step: number) =>
+    folder.writeCheckpoint({ runId: folder.id, step, done: [], prompts, history: history.filter((h) => h.step < step), usage: budget.spent() });
+
+  try {
+    saveCheckpoint(firstStep); // even a run killed during its first step can resume
+    for (currentStep = firstStep; currentStep < steps; currentStep++) {
+      const step = currentStep;
+      const batch = pick(train, step * batchSize, batchSize);
+      progress('forward', `step ${step + 1}/${steps}: running ${batch.length} training sample(s)`);
+      const trained = await evaluate(batch, prompts, `s${step}`, split, true);
+
+      progress('backward', `step ${step + 1}/${steps}: backward pass`);
+      const trajectories: Trajectory[] = [];
+      const calls: AgentCall[] = [];
+      for (const [i, run] of trained.runs.entries()) {
+        const back = backwardSample(run.sample.id, run.calls, run.attributions, trained.outcomes[i].loss, {
+          topK: system.attribution.topK,
+          outputAgent: system.output,
+        });
+        folder.appendGraph(back.graph);
+        folder.appendTrajectories(back.trajectories);
+        trajectories.push(...back.trajectories);
+        calls.push(...run.calls);
+      }
+      history.push({ step, prompts, score: trained.score });
+
+      const stepLog = `step ${step + 1}: train score ${trained.score.toFixed(3)}, ${trajectories.length} trajector${trajectories.length === 1 ? 'y' : 'ies'}`;
+      if (trajectories.length === 0) {
+        result.log.push(`${stepLog}; every sample correct, no update`);
+        saveCheckpoint(step + 1);
+        continue;
+      }
+
+      progress('optimizer', `step ${step + 1}/${steps}: ${optimizer.kind} optimizer`);
+      budget.check();
+      const proposed = await optimizer.propose({ system, prompts, trajectories, calls, outcomes: trained.outcomes, history }, o.signal);
+      if (!proposed.ok) {
+        result.log.push(`${stepLog}; no proposal: ${proposed.message}`);
+        saveCheckpoint(step + 1);
+        continue;
+      }
+      const candidate = { ...prompts };
+      for (const change of proposed.changes) candidate[change.agent] = change.after;
+      const proposal: Proposal = {
+        runId: folder.id,
+        step,
+        optimizer: optimizer.kind,
+        reasoning: proposed.reasoning,
+        changes: proposed.changes,
+        trajectories,
+        scoreBefore: trained.score,
+      };
+
+      if (acceptanceTest) {
+        const valBatch = pick(validation, step * validationBatchSize, Math.min(validationBatchSize, validation.length));
+        progress('acceptance', `step ${step + 1}/${steps}: acceptance test on ${valBatch.length} validation sample(s)`);
+        const current = await evaluate(valBatch, prompts, `s${step}:val-current`, 'validation', false);
+        const next = await evaluate(valBatch, candidate, `s${step}:val-candidate`, 'validation', false);
+        proposal.scoreBefore = current.score;
+        proposal.scoreAfter = next.score;
+        proposal.accepted = next.score >= current.score;
+      }
+      const file = folder.writeProposal(proposal);
+      result.proposals.push(file);
+      const changed = proposed.changes.map((c) => c.agent).join(', ');
+      if (proposal.accepted === false) {
+        result.log.push(`${stepLog}; proposal for ${changed} rejected (validation ${proposal.scoreBefore!.toFixed(3)} -> ${proposal.scoreAfter!.toFixed(3)}): ${file}`);
+      } else {
+        prompts = candidate;
+        const scores = proposal.accepted ? ` (validation ${proposal.scoreBefore!.toFixed(3)} -> ${proposal.scoreAfter!.toFixed(3)})` : '';
+        result.log.push(`${stepLog}; proposal for ${changed} kept${scores}: ${file}`);
+      }
+      saveCheckpoint(step + 1);
+    }
+  } catch (err) {
+    const spent = budget.spent();
+    if (isBudgetStop(err)) {
+      const reason = (findCause(err) as BudgetExhaustedError).reason;
+      saveCheckpoint(currentStep);
+      folder.updateManifest({ status: 'budget_exhausted', usage: spent, error: `budget exhausted: ${reason}; resume with --resume ${folder.dir}` });
+      return { ...result, status: 'budget_exhausted', stepsDone: currentStep, prompts, stopReason: `budget exhausted: ${reason}` };
+    }
+    // The step that did not finish is redone on resume, from the prompts it started with.
+    saveCheckpoint(currentStep);
+    if (o.signal?.aborted) {
+      folder.updateManifest({ status: 'cancelled', usage: spent, error: undefined });
+      return { ...result, status: 'cancelled', stepsDone: currentStep, prompts, stopReason: 'cancelled' };
+    }
+    folder.updateManifest({ status: 'failed', usage: spent, error: err instanceof Error ? err.message : String(err) });
+    throw err;
+  }
+  folder.updateManifest({ status: 'completed', usage: budget.spent(), error: undefined });
+  return { ...result, status: 'completed', stepsDone: steps, prompts };
+}
+
+export function readPromptFiles(system: SystemConfig): Record<string, string> {
+  const prompts: Record<string, string> = {};
+  for (const agent of system.agents) {
+    try {
+      prompts[agent.name] = readFileSync(agent.promptFile, 'utf8');
+    } catch (err) {
+      throw new Error(`${agent.promptFile}: cannot read the prompt of agent "${agent.name}" (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    }
+  }
+  return prompts;
+}
+
+/** `count` samples from `start`, wrapping around: steps cycle through the dataset. */
+function pick<T>(items: T[], start: number, count: number): T[] {
+  return Array.from({ length: Math.min(count, items.length) }, (_, i) => items[(start + i) % items.length]);
+}
+
+const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
+
+function memoize<T>(make: (name: string) => T): (name: string) => T {
+  const made = new Map<string, T>();
+  return (name) => {
+    if (!made.has(name)) made.set(name, make(name));
+    return made.get(name)!;
+  };
+}
+
+function definedOnly(limits: BudgetLimits): BudgetLimits {
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as BudgetLimits;
+}
+
+function findCause(err: unknown): unknown {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if (e instanceof BudgetExhaustedError) return e;
+  return err;
+}
