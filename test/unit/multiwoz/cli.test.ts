@@ -82,7 +82,7 @@ describe('agentchord eval multiwoz', () => {
     writeFileSync(bad, JSON.stringify({ pmul4648: [{ response: 1 }] }));
     await assert.rejects(runEval('multiwoz', '--predictions', bad, '--data', DATA), /bad\.json: dialogue 'pmul4648', turn 0: "response" must be a string/);
     await assert.rejects(runEval('multiwoz', '--predictions', handMade, '--data', temp), /--data: .*goals_test\.json: cannot read/);
-    await assert.rejects(runEval('nosuch'), /unknown benchmark 'nosuch' \(known: multiwoz\)/);
+    await assert.rejects(runEval('nosuch'), /unknown benchmark 'nosuch' \(known: multiwoz, tau-retail\)/);
     await assert.rejects(runEval('multiwoz', '--predictions', handMade, '--bogus'), /eval multiwoz: Unknown option '--bogus'/);
   });
 
