@@ -18,7 +18,7 @@ export default tseslint.config(
   },
   {
     // The core is the part the CLI and tests use directly: it must never depend on VS Code.
-    files: ['src/core/**/*.ts', 'src/backend/**/*.ts', 'src/cli/**/*.ts', 'src/protocol/**/*.ts'],
+    files: ['src/core/**/*.ts', 'src/backend/**/*.ts', 'src/cli/**/*.ts', 'src/protocol/**/*.ts', 'src/benchmarks/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core, backend, cli and protocol must not import vscode.' }] }] },
   },
 );

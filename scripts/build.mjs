@@ -9,7 +9,7 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /** Native or host-provided modules: never bundled. */
-const external = ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core', '@vscode/test-electron'];
+const external = ['vscode', 'onnxruntime-node', 'esbuild', 'mocha', 'playwright-core', '@vscode/test-electron'];
 
 const nodeCommon = {
   bundle: true,

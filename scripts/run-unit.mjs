@@ -22,7 +22,7 @@ await esbuild.build({
   sourcemap: 'inline',
   outdir,
   outbase: '.',
-  external: ['vscode', 'onnxruntime-node', 'mocha', 'playwright-core'],
+  external: ['vscode', 'onnxruntime-node', 'esbuild', 'mocha', 'playwright-core'],
   logLevel: 'warning',
   nodePaths: [join(process.cwd(), 'node_modules')],
 });

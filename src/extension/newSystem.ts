@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import * as vscode from 'vscode';
+import { SYSTEM_FILE_NAME } from '../core/system';
+import { scaffoldSystem } from '../core/system/scaffold';
+import type { Ctx } from './ctx';
+
+export const NEW_SYSTEM_COMMAND = 'agentchord.newSystem';
+
+/** Arguments that let tests and other commands run "New System" without any prompt. */
+export interface NewSystemArgs {
+  /** The new system's folder: absolute, or relative to the first workspace folder. */
+  folder?: string | vscode.Uri;
+  /** The system's `name:`; defaults to the folder's name. */
+  name?: string;
+}
+
+export function registerNewSystem(ctx: Ctx): void {
+  ctx.own(vscode.commands.registerCommand(NEW_SYSTEM_COMMAND, (args?: NewSystemArgs) => newSystem(ctx, args)));
+}
+
+/**
+ * Writes a small working system (the core's scaffold) into a new folder and opens its system file.
+ * Refuses, writing nothing, when any of the files already exists. Returns the system file, or undefined if cancelled.
+ */
+export async function newSystem(ctx: Ctx, args: NewSystemArgs = {}): Promise<vscode.Uri | undefined> {
+  const folder = await chooseFolder(args.folder);
+  if (!folder) return undefined;
+  const name = args.name ?? basename(folder);
+  const files = scaffoldSystem({ name }).map((f) => ({ ...f, absolute: join(folder, f.path) }));
+
+  const clash = files.find((f) => existsSync(f.absolute));
+  if (clash) {
+    const message = `AgentChord: not creating a system in ${folder}: ${clash.path} already exists there (nothing was written).`;
+    void vscode.window.showErrorMessage(message);
+    ctx.log.warn(message);
+    return undefined;
+  }
+  for (const f of files) await writeNewFile(f.absolute, f.content);
+  ctx.log.info(`created system '${name}' in ${folder} (${files.length} files)`);
+
+  const systemFile = vscode.Uri.file(join(folder, SYSTEM_FILE_NAME));
+  await vscode.window.showTextDocument(systemFile, { preview: false });
+  return systemFile;
+}
+
+/** The folder from the argument, else asked for: a name under the first workspace folder, else a folder picker. */
+async function chooseFolder(given: string | vscode.Uri | undefined): Promise<string | undefined> {
+  const root = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+  if (given !== undefined) {
+    const path = typeof given === 'string' ? given : given.fsPath;
+    if (isAbsolute(path)) return path;
+    if (!root) throw new Error(`AgentChord: New System got the relative folder '${path}' but no workspace folder is open.`);
+    return resolve(root, path);
+  }
+  if (!root) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      openLabel: 'Create System Here',
+      title: 'AgentChord: New System — choose an empty folder',
+    });
+    return picked?.[0]?.fsPath;
+  }
+  const answer = await vscode.window.showInputBox({
+    title: 'AgentChord: New System',
+    prompt: `Folder for the new system, relative to ${basename(root)}`,
+    value: 'my-system',
+    validateInput: (value) => {
+      const trimmed = value.trim();
+      if (!trimmed) return 'Enter a folder name.';
+      if (existsSync(join(resolve(root, trimmed), SYSTEM_FILE_NAME))) return `${trimmed}/${SYSTEM_FILE_NAME} already exists.`;
+      return undefined;
+    },
+  });
+  return answer?.trim() ? resolve(root, answer.trim()) : undefined;
+}
+
+/** Writes through a temp file and a rename, so a crash never leaves a half-written file behind. */
+async function writeNewFile(path: string, content: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, content, { flag: 'wx' });
+  await rename(temp, path);
+}
