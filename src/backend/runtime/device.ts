@@ -3,8 +3,12 @@
  * A provider counts as usable only if ORT really creates a session with it on a tiny probe graph (an Add node):
  * listing a provider proves nothing (the CUDA provider is listed but its libraries may be missing).
  */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import { writeFileAtomic } from '../../core/util/atomicWrite';
 import type { Device, DeviceChoice } from '../../protocol/attribution';
 
 export interface DeviceSelection {
@@ -82,10 +86,53 @@ function messageOf(err: unknown): string {
 }
 
 /**
+ * Failed GPU probes of 'auto', remembered for a day in the cache folder. Probing is not free (WebGPU initialises Dawn,
+ * which also prints a Vulkan warning straight to stderr from native code), and every `agentchord attribute` run would
+ * pay for it again. The key covers what can make a GPU appear: the ORT build, the host and the library paths; a forced
+ * device (`--device cuda`) is always probed.
+ */
+const PROBE_MEMORY_MS = 24 * 3600 * 1000;
+const PROBE_FILE = 'device-probe.json';
+
+interface ProbeMemory {
+  key: string;
+  at: number;
+  failed: Record<string, string>;
+}
+
+function probeKey(): string {
+  return JSON.stringify([ort.env.versions?.node, hostname(), process.env.LD_LIBRARY_PATH ?? '', process.env.CUDA_VISIBLE_DEVICES ?? '']);
+}
+
+function readProbeMemory(cacheDir: string | undefined): Record<string, string> {
+  if (!cacheDir) return {};
+  try {
+    const memory = JSON.parse(readFileSync(join(cacheDir, PROBE_FILE), 'utf8')) as ProbeMemory;
+    return memory.key === probeKey() && Date.now() - memory.at < PROBE_MEMORY_MS ? memory.failed : {};
+  } catch {
+    return {};
+  }
+}
+
+async function writeProbeMemory(cacheDir: string | undefined, failed: Record<string, string>): Promise<void> {
+  if (!cacheDir) return;
+  try {
+    await writeFileAtomic(join(cacheDir, PROBE_FILE), JSON.stringify({ key: probeKey(), at: Date.now(), failed } satisfies ProbeMemory), { createDirs: true });
+  } catch {
+    // A read-only cache only costs a probe next time.
+  }
+}
+
+/**
  * Picks the device. 'auto' tries CUDA, then WebGPU, then CPU, and logs why each GPU was skipped.
  * A forced device that does not work is an error (the user asked for it explicitly).
+ * With a cacheDir, GPU probes that failed are remembered (see PROBE_MEMORY_MS).
  */
-export async function selectDevice(choice: DeviceChoice, log: (message: string) => void = () => {}): Promise<DeviceSelection> {
+export async function selectDevice(
+  choice: DeviceChoice,
+  log: (message: string) => void = () => {},
+  options: { cacheDir?: string } = {},
+): Promise<DeviceSelection> {
   if (choice !== 'auto') {
     try {
       await probe(choice);
@@ -94,16 +141,25 @@ export async function selectDevice(choice: DeviceChoice, log: (message: string) 
     }
     return { device: choice, providers: providersFor(choice) };
   }
+  const remembered = readProbeMemory(options.cacheDir);
+  const failed: Record<string, string> = {};
   const skipped: string[] = [];
   for (const device of AUTO_ORDER) {
-    try {
-      await probe(device);
-    } catch (err) {
-      const why = `${device}: ${messageOf(err)}`;
-      log(`device auto: not using ${why}`);
-      skipped.push(why);
+    let why = remembered[device];
+    if (why === undefined) {
+      try {
+        await probe(device);
+      } catch (err) {
+        why = messageOf(err);
+      }
+    }
+    if (why !== undefined) {
+      log(`device auto: not using ${device}: ${why}${remembered[device] !== undefined ? ' (remembered from an earlier probe)' : ''}`);
+      skipped.push(`${device}: ${why}`);
+      failed[device] = why;
       continue;
     }
+    if (Object.keys(failed).some((d) => remembered[d] === undefined)) await writeProbeMemory(options.cacheDir, failed);
     log(`device auto: using ${device}`);
     return { device, providers: providersFor(device), reason: skipped.length ? skipped.join('; ') : undefined };
   }

@@ -40,7 +40,7 @@ export async function loadModel(dir: string, options: LoadModelOptions & LoadMod
   const log = options.log ?? (() => {});
   const config = readModelConfig(modelDir);
   const tensors = readTensorIndex(modelDir);
-  const { device, providers } = await selectDevice(options.device, log);
+  const { device, providers } = await selectDevice(options.device, log, { cacheDir: options.cacheDir });
   const dtype = options.dtype ?? dtypeFor(device);
   const spec: TransformerSpec = { config, tensors, dtype };
   const tokenizer = options.tokenizer ?? (await loadTokenizer(modelDir));
@@ -96,8 +96,7 @@ class OrtModel implements LoadedModel {
     signal?.throwIfAborted();
     const { inputIds, prefixLength: p } = request;
     let cache = emptyKvCache(this.config, this.dtype);
-    let prefixLogits: Float64Array | undefined;
-    if (p > 0) ({ logits: prefixLogits, cache } = await this.runForward(inputIds.slice(0, p), cache));
+    if (p > 0) ({ cache } = await this.runForward(inputIds.slice(0, p), cache));
     signal?.throwIfAborted();
     const targets = targetRows(request);
     // Created on first use (generation alone never needs it); a failed creation is retried next time.
@@ -111,10 +110,7 @@ class OrtModel implements LoadedModel {
     feeds.target_ids = int64Tensor(targets.ids);
     const out = await gradient.run(feeds);
     signal?.throwIfAborted();
-    let logProb = tensorNumbers(out.log_prob)[0];
-    // The first tail token is predicted by the prefix's last position: its log-prob comes from the prefix run
-    // (its gradient w.r.t. the tail is zero).
-    if (targets.fromPrefix !== undefined && prefixLogits) logProb += logSoftmaxAt(prefixLogits, targets.fromPrefix);
+    const logProb = tensorNumbers(out.log_prob)[0];
     const l1 = tensorNumbers(out.l1);
     const gradInput = tensorNumbers(out.grad_input);
     const l2 = out.grad_l2 ? tensorNumbers(out.grad_l2) : undefined;
@@ -129,8 +125,17 @@ class OrtModel implements LoadedModel {
       cache = r.cache;
       return r.logits;
     };
+    // A continuation is decoded after the end of its prompt: SentencePiece decoders strip the space of a text's
+    // first piece ("▁a" -> "a"), so decoding the new ids alone gives a text that re-encodes to other ids than the
+    // model produced (and attribution would teacher-force the wrong tokens). Decode them after the prompt's last
+    // tokens and cut those off (what transformers' pipelines do with the whole prompt).
+    const tail = promptIds.slice(-8);
+    const tailText = this.tokenizer.decode(tail, { skipSpecialTokens: true });
     const ctx = {
-      decode: (ids: number[]) => this.tokenizer.decode(ids, { skipSpecialTokens: true }),
+      decode: (ids: number[]) => {
+        const full = this.tokenizer.decode([...tail, ...ids], { skipSpecialTokens: true });
+        return full.startsWith(tailText) ? full.slice(tailText.length) : this.tokenizer.decode(ids, { skipSpecialTokens: true });
+      },
       eosIds: [...new Set([...this.tokenizer.eosIds, ...this.config.eosTokenIds])],
       vocabSize: this.config.vocabSize,
       maxPositions: this.config.maxPositions,
@@ -142,12 +147,4 @@ class OrtModel implements LoadedModel {
     await this.forward.release();
     if (this.gradient) await (await this.gradient).release();
   }
-}
-
-function logSoftmaxAt(logits: Float64Array, id: number): number {
-  let max = -Infinity;
-  for (const l of logits) max = Math.max(max, l);
-  let sum = 0;
-  for (const l of logits) sum += Math.exp(l - max);
-  return logits[id] - max - Math.log(sum);
 }

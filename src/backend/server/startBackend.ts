@@ -82,14 +82,14 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
 
   // ORT's own log repeats, at length, why a GPU provider failed to load; selectDevice logs it in one line.
   ort.env.logLevel = 'fatal';
+  const cacheDir = args['cache-dir'] ?? defaultCacheDir();
   let selection;
   try {
-    selection = await selectDevice(choice, log);
+    selection = await selectDevice(choice, log, { cacheDir });
   } catch (err) {
     log((err as Error).message);
     return 1;
   }
-  const cacheDir = args['cache-dir'] ?? defaultCacheDir();
   const registry = new ModelRegistry(loader, { cacheDir, log });
   let shuttingDown = false;
   const context: BackendContext = {

@@ -35,3 +35,21 @@ test('fp32 on cpu, fp16 on GPUs, cpu as the fallback provider', () => {
   assert.equal(dtypeFor('webgpu'), 'float16');
   assert.deepEqual(providersFor('cuda'), ['cuda', 'cpu']);
 });
+
+test('auto remembers failed GPU probes in the cache folder, so later runs skip them', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const cacheDir = mkdtempSync(join(tmpdir(), 'agentchord-probe-'));
+  const first: string[] = [];
+  await selectDevice('auto', (m) => first.push(m), { cacheDir });
+  assert.ok(!first.some((l) => l.includes('remembered')), first.join('\n'));
+  const memory = JSON.parse(readFileSync(join(cacheDir, 'device-probe.json'), 'utf8'));
+  assert.deepEqual(Object.keys(memory.failed).sort(), ['cuda', 'webgpu']);
+  const second: string[] = [];
+  const selection = await selectDevice('auto', (m) => second.push(m), { cacheDir });
+  assert.equal(selection.device, 'cpu');
+  assert.ok(second.some((l) => /^device auto: not using cuda: .+\(remembered from an earlier probe\)$/.test(l)), second.join('\n'));
+  // A forced device is always probed for real.
+  await assert.rejects(selectDevice('cuda', () => {}, { cacheDir }), DeviceUnavailableError);
+});

@@ -14,17 +14,18 @@ const ok: AttributionRequest = { inputIds: [1, 5, 6, 7, 8], prefixLength: 2, tar
 describe('validateAttributionRequest', () => {
   const bad: Array<[string, Partial<AttributionRequest>, RegExp]> = [
     ['empty ids', { inputIds: [] }, /inputIds/],
-    ['id outside the vocabulary', { inputIds: [1, 5, 600, 7, 8] }, /inputIds\[2\] = 600/],
+    ['id outside the vocabulary', { inputIds: [1, 5, 600, 7, 8] }, /inputIds\[2\]: 600 is outside the vocabulary/],
     ['fractional id', { inputIds: [1, 5.5, 6, 7, 8] }, /inputIds\[1\]/],
-    ['negative prefix', { prefixLength: -1 }, /prefixLength = -1/],
-    ['prefix covering everything', { prefixLength: 5 }, /prefixLength = 5/],
-    ['targetStart inside the prefix', { targetStart: 1 }, /targetStart = 1/],
-    ['targetStart 0 without prefix', { prefixLength: 0, targetStart: 0, spans: [] }, /targetStart = 0/],
-    ['targetStart past the end', { targetStart: 5 }, /targetStart = 5/],
-    ['span starting in the prefix', { spans: [{ id: 's', start: 1, end: 3 }] }, /spans\[0\]\.start = 1/],
-    ['empty span', { spans: [{ id: 's', start: 3, end: 3 }] }, /spans\[0\]\.end = 3/],
-    ['span past the end', { spans: [{ id: 's', start: 3, end: 9 }] }, /spans\[0\]\.end = 9/],
-    ['duplicate span id', { spans: [{ id: 's', start: 2, end: 3 }, { id: 's', start: 3, end: 4 }] }, /spans\[1\]\.id "s"/],
+    ['negative prefix', { prefixLength: -1 }, /prefixLength/],
+    ['prefix covering everything', { prefixLength: 5 }, /prefixLength: 5 leaves no tail/],
+    ['targetStart inside the prefix', { targetStart: 1 }, /targetStart: 1 must be greater than prefixLength 2/],
+    ['targetStart equal to the prefix length', { targetStart: 2 }, /targetStart: 2 must be greater than prefixLength 2/],
+    ['targetStart 0 without prefix', { prefixLength: 0, targetStart: 0, spans: [] }, /targetStart: 0/],
+    ['targetStart past the end', { targetStart: 5 }, /targetStart: 5 leaves no target/],
+    ['span starting in the prefix', { spans: [{ id: 's', start: 1, end: 3 }] }, /spans\[0\]\.start/],
+    ['empty span', { spans: [{ id: 's', start: 3, end: 3 }] }, /spans\[0\]\.end/],
+    ['span past the end', { spans: [{ id: 's', start: 3, end: 9 }] }, /spans\[0\]\.end/],
+    ['duplicate span id', { spans: [{ id: 's', start: 2, end: 3 }, { id: 's', start: 3, end: 4 }] }, /spans\[1\]\.id/],
   ];
   for (const [name, patch, message] of bad)
     test(`rejects ${name}, naming the field`, () => {
@@ -32,15 +33,14 @@ describe('validateAttributionRequest', () => {
     });
   test('accepts a valid request, and rejects one longer than the context', () => {
     validateAttributionRequest(ok, 512, 100);
-    assert.throws(() => validateAttributionRequest(ok, 512, 4), /more than the model's 4 positions/);
+    assert.throws(() => validateAttributionRequest(ok, 512, 4), /exceed the model's context length 4/);
   });
 });
 
 describe('target rows and span connections', () => {
-  test('targets map to the tail rows that predict them; the first tail token comes from the prefix', () => {
-    assert.deepEqual(targetRows(ok), { rows: [0, 1], ids: [7, 8], fromPrefix: undefined });
-    assert.deepEqual(targetRows({ ...ok, targetStart: 2 }), { rows: [0, 1], ids: [7, 8], fromPrefix: 6 });
-    assert.deepEqual(targetRows({ ...ok, prefixLength: 0, targetStart: 1 }), { rows: [0, 1, 2, 3], ids: [5, 6, 7, 8], fromPrefix: undefined });
+  test('targets map to the tail rows that predict them', () => {
+    assert.deepEqual(targetRows(ok), { rows: [0, 1], ids: [7, 8] });
+    assert.deepEqual(targetRows({ ...ok, prefixLength: 0, targetStart: 1 }), { rows: [0, 1, 2, 3], ids: [5, 6, 7, 8] });
   });
   test('mean and max per span over the tail tokens', () => {
     const tokens = [
