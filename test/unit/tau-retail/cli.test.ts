@@ -59,7 +59,7 @@ describe('agentchord eval tau-retail', () => {
   });
 
   test('bad usage and bad data are one-line errors naming the option', async () => {
-    await assert.rejects(runEval('tau-retail', '--split', 'dev'), (err: CliError) => err instanceof CliError && /--replay-gt is required/.test(err.message));
+    await assert.rejects(runEval('tau-retail', '--split', 'dev'), (err: CliError) => err instanceof CliError && /give exactly one of --run <run dir>, --predictions <file>, --replay-gt/.test(err.message));
     await assert.rejects(runEval('tau-retail', '--replay-gt'), /--split must be one of train, dev, test$/);
     await assert.rejects(runEval('tau-retail', '--replay-gt', '--split', 'validation'), /--split must be one of train, dev, test \(got 'validation'\)/);
     await assert.rejects(runEval('tau-retail', '--replay-gt', '--split', 'dev', '--data', temp), /eval tau-retail: --data: .*orders\.json: cannot read: ENOENT/);
@@ -89,9 +89,9 @@ describe('agentchord eval tau-retail', () => {
     assert.ok(result.tasks.every((t) => t.actionReward === 1));
     const missing = run('tau-retail', '--split', 'dev');
     assert.equal(missing.status, 2);
-    assert.equal(missing.stderr, 'agentchord: eval tau-retail: --replay-gt is required (the only mode so far)\n');
+    assert.equal(missing.stderr, 'agentchord: eval tau-retail: give exactly one of --run <run dir>, --predictions <file>, --replay-gt\n');
     const help = run('tau-retail', '--help');
     assert.equal(help.status, 0);
-    assert.match(help.stdout, /Usage: agentchord eval tau-retail --replay-gt --split train\|dev\|test/);
+    assert.match(help.stdout, /agentchord eval tau-retail --replay-gt --split train\|dev\|test/);
   });
 });
