@@ -10,7 +10,9 @@
  * The text is rebuilt exactly as the agent saw it (./attributionBackend.ts): the system prompt and the user message
  * with its blocks, rendered with the attribution model's chat template, or as plain text when it has none. It is
  * tokenised in segments so each block's token range is exact; everything before the first block is the prefix
- * (run once without gradients, the prefix trick); the output tokens are the targets.
+ * (run once without gradients, the prefix trick); the output tokens are the targets. An agent with input format
+ * `lines` was sent one plain text (no system message): its prefix is what precedes the first line (for a model
+ * without chat template: BOS and any prompt text before `{{input}}`), and each block's range is its whole line.
  */
 import type { AttributionRequest, AttributionResult, SpanConnection } from '../../protocol/attribution';
 import type { AttributionStrategy, LocalModel, SystemConfig } from '../system/types';
@@ -158,10 +160,11 @@ function around(text: string, marker: string): [string, string] {
  * The text around the user message: the system prompt (and for a chat template its markup), and what follows the
  * user message up to where the answer starts. Found by rendering with a marker in place of the user message.
  */
-async function frame(model: AttributionModel, system: string, signal?: AbortSignal): Promise<{ before: string; after: string; addSpecialTokens: boolean }> {
+async function frame(model: AttributionModel, system: string | undefined, signal?: AbortSignal): Promise<{ before: string; after: string; addSpecialTokens: boolean }> {
   const marker = '\u0000AGENTCHORD_USER_MESSAGE\u0000';
+  // A call without system message (input format `lines`) was sent its user message alone: rebuild just that.
   const messages = [
-    { role: 'system' as const, content: system },
+    ...(system === undefined ? [] : [{ role: 'system' as const, content: system }]),
     { role: 'user' as const, content: marker },
   ];
   if (model.info.hasChatTemplate) {
@@ -184,7 +187,7 @@ export async function buildAttributionRequest(
 ): Promise<BuiltAttributionRequest | { unavailable: string }> {
   const output = attributedOutput(call);
   if (!output) return { unavailable: 'the agent produced no output to attribute' };
-  const systemPrompt = call.messages.find((m) => m.role === 'system')?.content ?? '';
+  const systemPrompt = call.messages.find((m) => m.role === 'system')?.content;
   const { before, after, addSpecialTokens } = await frame(model, systemPrompt, signal);
   const input = call.renderedInput;
   const blocks = [...call.blocks].sort((a, b) => a.charStart - b.charStart);

@@ -42,8 +42,13 @@ export interface AttributionBackend {
   dispose(): Promise<void>;
 }
 
-/** Messages as plain text for a model without a chat template: contents in order, blank line between, one after. */
-export function renderPlainChat(messages: Array<{ content: string | null }>): string {
+/**
+ * Messages as plain text for a model without a chat template: contents in order, blank line between, one after.
+ * A lone user message is a completion prompt (an agent with `input: { format: lines }`, written in the model's own
+ * format): it is the text exactly as written, and the model continues right after its last character.
+ */
+export function renderPlainChat(messages: Array<{ role?: string; content: string | null }>): string {
+  if (messages.length === 1 && messages[0].role === 'user') return messages[0].content ?? '';
   return messages.map((m) => m.content ?? '').join('\n\n') + '\n\n';
 }
 

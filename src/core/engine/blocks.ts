@@ -15,6 +15,11 @@
  * a closing tag makes the end of a block unambiguous for the model. The block map records [charStart, charEnd) of
  * each block's CONTENT (between the newline after the opening tag and the newline before the closing tag), so
  * `renderedInput.slice(charStart, charEnd)` is exactly the predecessor output, task field or tool result.
+ *
+ * An agent with `input: { format: lines }` (a model trained on a fixed format, such as models/chord-retrieval) gets
+ * one line per block instead, written with its template, e.g. `Planner: Lucy has a red ball.`, the lines joined by
+ * its separator (renderLines). There the block is the WHOLE line, label included: the model reads the label as part
+ * of the block, and the line is what its attribution weighs.
  */
 import type { BlockSource, InputBlock, ToolCallRecord } from './types';
 
@@ -22,6 +27,8 @@ export interface BlockSpec {
   id: string;
   /** What the opening tag names (`source="..."`). */
   label: string;
+  /** The source's name in `lines` format ({{label}}): an agent's `label`, a task field's name, a tool's name. */
+  displayName: string;
   source: BlockSource;
   content: string;
 }
@@ -62,6 +69,28 @@ export function renderBlocks(specs: BlockSpec[]): RenderedBlocks {
   return appendBlocks({ text: '', blocks: [] }, specs);
 }
 
+/**
+ * `lines` format: each block as one line of `template` ({{label}} -> displayName, {{content}} -> content), lines
+ * joined by `separator`. Each block's range is its whole line. Content is inserted literally (a `{{x}}` inside it
+ * is not replaced again).
+ */
+export function renderLines(specs: BlockSpec[], template: string, separator: string): RenderedBlocks {
+  let text = '';
+  const blocks: InputBlock[] = [];
+  specs.forEach((spec, k) => {
+    if (k > 0) text += separator;
+    const charStart = text.length;
+    text += template.replace(/\{\{(label|content)\}\}/g, (_, name: string) => (name === 'label' ? spec.displayName : spec.content));
+    blocks.push({ id: spec.id, label: spec.label, source: spec.source, charStart, charEnd: text.length });
+  });
+  return { text, blocks };
+}
+
+/** The same blocks inside a larger text that starts `offset` characters before them. */
+export function shiftBlocks(rendered: RenderedBlocks, text: string, offset: number): RenderedBlocks {
+  return { text, blocks: rendered.blocks.map((b) => ({ ...b, charStart: b.charStart + offset, charEnd: b.charEnd + offset })) };
+}
+
 /** A task field as block text: strings as they are, anything else as pretty JSON. */
 export function fieldText(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -69,11 +98,12 @@ export function fieldText(value: unknown): string {
 }
 
 export function taskBlock(field: string, value: unknown): BlockSpec {
-  return { id: `task.${field}`, label: `task.${field}`, source: { kind: 'task', field }, content: fieldText(value) };
+  return { id: `task.${field}`, label: `task.${field}`, displayName: field, source: { kind: 'task', field }, content: fieldText(value) };
 }
 
-export function agentBlock(agent: string, callId: string, output: string): BlockSpec {
-  return { id: `agent:${agent}`, label: `agent:${agent}`, source: { kind: 'agent', agent, callId }, content: output };
+/** @param displayName the agent's `label` (default: its name), used by the `lines` format. */
+export function agentBlock(agent: string, callId: string, output: string, displayName: string = agent): BlockSpec {
+  return { id: `agent:${agent}`, label: `agent:${agent}`, displayName, source: { kind: 'agent', agent, callId }, content: output };
 }
 
 /** A tool result as a block of the next tool-loop step (an error result is the `{"error": ...}` the model saw). */
@@ -81,6 +111,7 @@ export function toolBlock(record: ToolCallRecord, callId: string): BlockSpec {
   return {
     id: `tool:${record.id}`,
     label: `tool:${record.name} ${record.id}`,
+    displayName: record.name,
     source: { kind: 'tool', tool: record.name, toolCallId: record.id, callId },
     content: record.result,
   };

@@ -92,7 +92,7 @@ function completionTokens(system: SystemConfig, model: string): number {
 
 function cost(system: SystemConfig, modelName: string, prompt: number, completion: number, unpriced: Set<string>): number {
   const model = system.models[modelName];
-  if (!model || model.kind === 'local') return 0;
+  if (!model || model.kind !== 'endpoint') return 0;
   const price = priceFor(model.model, DEFAULT_PRICES);
   if (!price) {
     unpriced.add(model.model);

@@ -16,12 +16,12 @@ import { readFileSync } from 'node:fs';
 import type { ChatMessage, ChatResponse } from '../llm/types';
 import { UsageLedger, type PriceTable, type UsageTotals } from '../llm/usage';
 import { renderPrompt } from '../prompt';
-import type { AgentConfig, SystemConfig } from '../system/types';
+import type { AgentConfig, ReplayModel, SystemConfig } from '../system/types';
 import { loadToolsModule } from '../tools/loadTools';
 import { FINAL_ANSWER_PROMPT, runToolLoop, type ToolLoopStep } from '../tools/toolLoop';
 import type { LoadedTools } from '../tools/types';
 import { singleBlockAttribution, unavailableAttribution, type Attributor } from './attribution';
-import { agentBlock, appendBlocks, fieldText, renderBlocks, taskBlock, toolBlock, type BlockSpec, type RenderedBlocks } from './blocks';
+import { agentBlock, appendBlocks, fieldText, renderBlocks, renderLines, shiftBlocks, taskBlock, toolBlock, type BlockSpec, type RenderedBlocks } from './blocks';
 import type { TaskSample } from './dataset';
 import { loadEnvironmentModule, type EnvironmentEvaluation, type EnvironmentFactory } from './environment';
 import type { ModelResolver } from './models';
@@ -146,10 +146,10 @@ export async function runForward(o: ForwardOptions): Promise<SampleRun[]> {
   return results;
 }
 
-/** Local models cost nothing per token: price them at 0 so they are not reported as unpriced. */
+/** Local (and replay) models cost nothing per token: price them at 0 so they are not reported as unpriced. */
 export function localModelPrices(system: SystemConfig): PriceTable {
   const prices: PriceTable = {};
-  for (const m of Object.values(system.models)) if (m.kind === 'local') prices[m.name] = { inputPerMillion: 0, outputPerMillion: 0 };
+  for (const m of Object.values(system.models)) if (m.kind !== 'endpoint') prices[m.name] = { inputPerMillion: 0, outputPerMillion: 0 };
   return prices;
 }
 
@@ -214,7 +214,7 @@ async function runSample(ctx: RunContext, sample: TaskSample): Promise<SampleRun
     for (let turn = 0; turn < config.maxTurns; turn++) {
       ctx.signal.throwIfAborted();
       run.output = await runTurn(ctx, run, input, turn);
-      const next = await env.step(run.output);
+      const next = await env.step(run.output, { turn, calls: run.calls.filter((c) => c.turn === turn) });
       if (next.done) break;
       input = next.input!;
     }
@@ -244,7 +244,12 @@ async function runTurn(ctx: RunContext, run: SampleRun, fields: Record<string, u
   return answer.output;
 }
 
-function inputBlocks(agent: AgentConfig, fields: Record<string, unknown>, outputs: Map<string, { output: string; callId: string }>): BlockSpec[] {
+function inputBlocks(
+  system: SystemConfig,
+  agent: AgentConfig,
+  fields: Record<string, unknown>,
+  outputs: Map<string, { output: string; callId: string }>,
+): BlockSpec[] {
   return agent.inputs.map((input) => {
     if (input.kind === 'task') {
       if (!Object.hasOwn(fields, input.field)) throw new Error(`input task.${input.field}: the task has no field "${input.field}"`);
@@ -252,17 +257,52 @@ function inputBlocks(agent: AgentConfig, fields: Record<string, unknown>, output
     }
     const from = outputs.get(input.agent);
     if (!from) throw new Error(`input ${input.agent}: that agent has not run yet (is it after this one in the order?)`);
-    return agentBlock(input.agent, from.callId, from.output);
+    const label = system.agents.find((a) => a.name === input.agent)?.label ?? input.agent;
+    return agentBlock(input.agent, from.callId, from.output, label);
   });
 }
 
 /** The system message: the prompt file rendered with `{{task.<field>}}` filled in. */
-function systemPrompt(ctx: RunContext, agent: AgentConfig, fields: Record<string, unknown>): string {
-  const variables: Record<string, string> = {};
+function systemPrompt(ctx: RunContext, agent: AgentConfig, fields: Record<string, unknown>, extra: Record<string, string> = {}): string {
+  const variables: Record<string, string> = { ...extra };
   for (const [key, value] of Object.entries(fields)) variables[`task.${key}`] = fieldText(value);
   const { text, missing } = renderPrompt(ctx.prompts[agent.name], variables);
   if (missing.length) throw new Error(`${agent.promptFile}: ${missing.map((m) => `{{${m}}}`).join(', ')} has no value in this task`);
   return text;
+}
+
+/** Where `{{input}}` is while the prompt of a `lines` agent is rendered (a text no prompt or task contains). */
+const INPUT_MARKER = '\u0000AGENTCHORD_INPUT\u0000';
+
+/**
+ * The messages an agent is sent, and its input with the blocks located (renderedInput). `blocks` format: the prompt
+ * as system message, the <block> elements as user message. `lines` format: one user message, the prompt with the
+ * block lines where it says `{{input}}` (the file's final newline dropped: the model continues right after the
+ * prompt's last character, e.g. after `Answer:`); its renderedInput is that whole text.
+ */
+function agentMessages(ctx: RunContext, agent: AgentConfig, fields: Record<string, unknown>, specs: BlockSpec[]): { messages: ChatMessage[]; input: RenderedBlocks } {
+  if (agent.input.format === 'blocks') {
+    const input = renderBlocks(specs);
+    return { messages: [{ role: 'system', content: systemPrompt(ctx, agent, fields) }, { role: 'user', content: input.text }], input };
+  }
+  const prompt = systemPrompt(ctx, agent, fields, { input: INPUT_MARKER }).replace(/\r?\n$/, '');
+  const at = prompt.indexOf(INPUT_MARKER);
+  if (at < 0 || prompt.indexOf(INPUT_MARKER, at + 1) >= 0) {
+    throw new Error(`${agent.promptFile}: agent "${agent.name}" has input format 'lines', so its prompt must say {{input}} exactly once (where the input lines go)`);
+  }
+  const lines = renderLines(specs, agent.input.template, agent.input.separator);
+  const text = prompt.slice(0, at) + lines.text + prompt.slice(at + INPUT_MARKER.length);
+  return { messages: [{ role: 'user', content: text }], input: shiftBlocks(lines, text, at) };
+}
+
+/** The reply of an agent on a replay model: the task field `<field>.<agent name>` (no model runs, nothing is cached). */
+function replayResponse(model: ReplayModel, agent: AgentConfig, fields: Record<string, unknown>): ChatResponse {
+  const replies = fields[model.field];
+  if (typeof replies !== 'object' || replies === null || !Object.hasOwn(replies, agent.name)) {
+    throw new Error(`replay model "${model.name}": the task has no reply for this agent (field ${model.field}.${agent.name})`);
+  }
+  const content = fieldText((replies as Record<string, unknown>)[agent.name]);
+  return { message: { content, toolCalls: [] }, usage: { promptTokens: 0, completionTokens: 0 }, finishReason: 'stop', model: model.name, cached: false, latencyMs: 0 };
 }
 
 const callIdOf = (sampleId: string, turn: number, agent: string, step: number) => `${sampleId}/t${turn}/${agent}/s${step}`;
@@ -284,13 +324,24 @@ async function runAgent(
   turn: number,
   outputs: Map<string, { output: string; callId: string }>,
 ): Promise<{ output: string; callId: string }> {
-  const base = renderBlocks(inputBlocks(agent, fields, outputs));
-  const messages: ChatMessage[] = [
-    { role: 'system', content: systemPrompt(ctx, agent, fields) },
-    { role: 'user', content: base.text },
-  ];
-  const provider = ctx.o.models(agent.model);
+  const { messages, input: base } = agentMessages(ctx, agent, fields, inputBlocks(ctx.o.system, agent, fields, outputs));
+  const modelConfig = ctx.o.system.models[agent.model];
   const sampleId = run.sample.id;
+
+  if (modelConfig?.kind === 'replay') {
+    if (agent.tools.length) throw new Error(`replay model "${modelConfig.name}" cannot call tools`);
+    const call = makeCall(ctx, run, agent, turn, 0, {
+      messages,
+      input: base,
+      response: replayResponse(modelConfig, agent, fields),
+      toolCalls: [],
+      startedAt: new Date().toISOString(),
+      durationMs: 0,
+    });
+    await record(ctx, run, call);
+    return { output: call.output, callId: call.id };
+  }
+  const provider = ctx.o.models(agent.model);
 
   if (!agent.tools.length) {
     const startedAt = new Date().toISOString();

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { makeLoss, type LossFunction } from '../loss';
 import { UsageLedger } from '../llm/usage';
-import { makeOptimizer, type Optimizer } from '../optimizer';
+import { makeOptimizer, type Optimizer, type OptimizerResult } from '../optimizer';
 import type { SystemConfig } from '../system/types';
 import { backwardSample } from './backward';
 import { Budget, BudgetExhaustedError, isBudgetStop, type BudgetLimits, NOTHING_SPENT } from './budget';
@@ -217,7 +217,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
 
       progress('optimizer', `step ${step + 1}/${steps}: ${optimizer.kind} optimizer`);
       budget.check();
-      const proposed = await optimizer.propose({ system, prompts, trajectories, calls, outcomes: trained.outcomes, history }, o.signal);
+      const proposed = keepOptimizable(await optimizer.propose({ system, prompts, trajectories, calls, outcomes: trained.outcomes, history }, o.signal), system);
       if (!proposed.ok) {
         result.log.push(`${stepLog}; no proposal: ${proposed.message}`);
         saveCheckpoint(step + 1);
@@ -311,4 +311,14 @@ function definedOnly(limits: BudgetLimits): BudgetLimits {
 function findCause(err: unknown): unknown {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) if (e instanceof BudgetExhaustedError) return e;
   return err;
+}
+
+/** Drops proposed changes to agents marked `optimize: false` (their prompt stays as written, whatever is blamed). */
+function keepOptimizable(result: OptimizerResult, system: SystemConfig): OptimizerResult {
+  if (!result.ok) return result;
+  const fixed = new Set(system.agents.filter((a) => !a.optimize).map((a) => a.name));
+  const changes = result.changes.filter((c) => !fixed.has(c.agent));
+  if (changes.length === result.changes.length) return result;
+  if (changes.length === 0) return { ok: false, message: `only agents with optimize: false (${[...fixed].join(', ')}) would have changed` };
+  return { ...result, changes };
 }

@@ -46,7 +46,9 @@ export function makeModelResolver(system: SystemConfig, options: ModelResolverOp
     const config = system.models[name];
     if (!config) throw new Error(`${system.file}: model "${name}" is not defined under models`);
     let provider: ChatProvider;
-    if (config.kind === 'endpoint') {
+    if (config.kind === 'replay') {
+      throw new Error(`${system.file}: model "${name}" is a replay model: it replies from the task, in the forward run only, and cannot be called`);
+    } else if (config.kind === 'endpoint') {
       provider = createEndpointProvider(config, { ...options.endpoint, resolveApiKey: options.apiKey });
     } else {
       if (!generator) throw new Error(`${system.file}: model "${name}" is a local model, but no local backend is available to run it`);

@@ -15,4 +15,9 @@ export const DEFAULTS = {
   acceptanceTest: true,
   maxPromptChars: 8000,
   environmentMaxTurns: 30,
+  /** Replay models: the task field holding each agent's reply. */
+  replayField: 'replies',
+  /** `input: { format: lines }`: how one block is written, and what joins the lines. */
+  lineTemplate: '{{label}}: {{content}}',
+  lineSeparator: '\n',
 };

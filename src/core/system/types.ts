@@ -54,15 +54,42 @@ export interface LocalModel {
   range: SourceRange;
 }
 
-export type ModelConfig = EndpointModel | LocalModel;
+/**
+ * A model that does not generate: each agent on it replies with a field of the task sample, `<field>.<agent name>`
+ * (deterministic upstream agents for demos, tests and replaying recorded runs; see docs/system-file.md).
+ */
+export interface ReplayModel {
+  kind: 'replay';
+  name: string;
+  /** Task field holding the replies, an object keyed by agent name. */
+  field: string;
+  parameters: Record<string, unknown>;
+  range: SourceRange;
+}
+
+export type ModelConfig = EndpointModel | LocalModel | ReplayModel;
 
 /** One input block of an agent: a predecessor agent's output or a field of the task sample. */
 export type AgentInput =
   | { kind: 'agent'; agent: string; range: SourceRange }
   | { kind: 'task'; field: string; range: SourceRange };
 
+/**
+ * How an agent's input blocks are laid out for its model (docs/forward-run.md):
+ *  - blocks (default): a user message of `<block source="...">` elements after the prompt as system message;
+ *  - lines: a completion prompt: each block is one line written with `template` (`{{label}}` and `{{content}}`),
+ *    lines joined by `separator`, put where the prompt file says `{{input}}`; the whole text is one user message,
+ *    which a model without chat template reads exactly as written. For models trained on a fixed format.
+ */
+export type InputFormat = { format: 'blocks' } | { format: 'lines'; template: string; separator: string };
+
 export interface AgentConfig {
   name: string;
+  /** How other agents' `lines` inputs name this agent's block (`{{label}}`). Default: the agent name. */
+  label: string;
+  input: InputFormat;
+  /** False: optimizers never change this agent's prompt (e.g. a prompt in the format a model was trained on). */
+  optimize: boolean;
   /** Absolute path of the prompt file: the optimizable variable. */
   promptFile: string;
   /** Key into `SystemConfig.models`. */

@@ -15,6 +15,7 @@ import type {
   AgentInput,
   AttributionStrategy,
   FileHost,
+  InputFormat,
   LossConfig,
   ModelConfig,
   Problem,
@@ -75,6 +76,13 @@ class SemanticCheck {
       this.report(at, `agent name 'task' is reserved: inputs write task fields as 'task.<field>'; rename the agent`, 'error', true);
     }
     this.checkFile([...at, 'prompt'], `agent '${name}': prompt file`);
+    if (fields(spec.input).format === 'lines' && Array.isArray(spec.tools) && spec.tools.length) {
+      this.report([...at, 'tools'], `agent '${name}' has input format 'lines' (one completion prompt), which cannot hold a tool loop; use format 'blocks'`);
+    }
+    const model = text(spec.model);
+    if (model !== undefined && fields(this.models[model]).provider === 'replay' && Array.isArray(spec.tools) && spec.tools.length) {
+      this.report([...at, 'tools'], `agent '${name}' runs on replay model '${model}', which replies from the task and cannot call tools`);
+    }
     this.checkModelReference([...at, 'model'], `agent '${name}'`);
 
     const inputs = Array.isArray(spec.inputs) ? spec.inputs : [];
@@ -225,10 +233,14 @@ interface RawSystem {
 
 type RawModel =
   | { provider: 'openai'; baseUrl?: string; model: string; apiKeyEnv?: string; parameters?: Record<string, unknown> }
-  | { provider: 'local'; path: string; device?: 'auto' | 'cpu' | 'cuda' | 'webgpu'; parameters?: Record<string, unknown> };
+  | { provider: 'local'; path: string; device?: 'auto' | 'cpu' | 'cuda' | 'webgpu'; parameters?: Record<string, unknown> }
+  | { provider: 'replay'; field?: string };
 
 interface RawAgent {
   prompt: string;
+  label?: string;
+  optimize?: boolean;
+  input?: { format?: 'blocks' | 'lines'; template?: string; separator?: string };
   model: string;
   inputs?: string[];
   tools?: string[];
@@ -250,7 +262,9 @@ export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
   for (const [name, m] of Object.entries(raw.models ?? {})) {
     const range = entryRange(['models', name]);
     models[name] =
-      m.provider === 'local'
+      m.provider === 'replay'
+        ? { kind: 'replay', name, field: m.field ?? DEFAULTS.replayField, parameters: {}, range }
+        : m.provider === 'local'
         ? { kind: 'local', name, path: abs(m.path), device: m.device ?? DEFAULTS.localDevice, parameters: m.parameters ?? {}, range }
         : {
             kind: 'endpoint',
@@ -270,8 +284,15 @@ export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
         ? { kind: 'task', field: ref.slice(TASK_PREFIX.length), range }
         : { kind: 'agent', agent: ref, range };
     });
+    const input: InputFormat =
+      a.input?.format === 'lines'
+        ? { format: 'lines', template: a.input.template ?? DEFAULTS.lineTemplate, separator: a.input.separator ?? DEFAULTS.lineSeparator }
+        : { format: 'blocks' };
     return {
       name,
+      label: a.label ?? name,
+      input,
+      optimize: a.optimize ?? true,
       promptFile: abs(a.prompt),
       model: a.model,
       inputs,

@@ -41,7 +41,7 @@ describe('system file problems', () => {
 
   test('unknown field: names the field and where it is allowed', () => {
     expectProblems(load(withLine(8, '    model: gpt', '    temprature: 0')), [
-      ['9:5', /^unknown field 'temprature' in agent 'researcher'; allowed here: prompt, model, inputs, tools, maxToolSteps, description$/],
+      ['9:5', /^unknown field 'temprature' in agent 'researcher'; allowed here: prompt, model, inputs, tools, maxToolSteps, description, label, input, optimize$/],
     ]);
   });
 
@@ -237,7 +237,7 @@ describe('system file problems', () => {
 
   test('an unknown provider', () => {
     expectProblems(load(withLine(3, '  gpt: { provider: anthropic, model: x }')), [
-      ['3:20', /^models\.gpt\.provider: "anthropic" is not one of the allowed values: openai, local$/],
+      ['3:20', /^models\.gpt\.provider: "anthropic" is not one of the allowed values: openai, local, replay$/],
     ]);
   });
 

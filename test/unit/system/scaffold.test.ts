@@ -73,7 +73,7 @@ describe('examples/hello', () => {
     assert.equal(system.name, 'hello');
     assert.equal(system.agents.length, 3);
     assert.deepEqual(system.order, ['extractor', 'checker', 'responder']);
-    assert.equal(system.loss?.kind, 'template');
+    assert.deepEqual(system.loss && { kind: system.loss.kind, name: system.loss.kind === 'builtin' ? system.loss.name : undefined }, { kind: 'builtin', name: 'llm_judge' });
     assertPromptsWellFormed(system.agents.map((a) => a.promptFile));
     assertJsonl(system.datasets.train!, 3);
     assertJsonl(system.datasets.validation!, 3);
