@@ -67,6 +67,24 @@ export function loadMultiwozDb(dbDir: string): MultiwozDb {
   return createDb(records, { colors: taxiRaw.taxi_colors, types: taxiRaw.taxi_types });
 }
 
+/**
+ * The same database from tables already parsed (e.g. the JSON files bundled into a workspace tools module, which
+ * cannot read files next to its source at run time). `source` names them in errors.
+ */
+export function multiwozDbFromTables(tables: Record<VenueDomain | 'taxi', unknown>, source: string): MultiwozDb {
+  const records = {} as Record<VenueDomain, DbRecord[]>;
+  for (const domain of VENUE_DOMAINS) {
+    const raw = tables[domain];
+    if (!Array.isArray(raw)) throw new Error(`${source}: ${domain}_db.json: expected a JSON array of records`);
+    records[domain] = raw.map((record, index) => cleanRecord(domain, record, `${source}: ${domain}_db.json: record ${index}`));
+  }
+  const taxiRaw = (Array.isArray(tables.taxi) ? tables.taxi[0] : undefined) as { taxi_colors?: unknown; taxi_types?: unknown } | undefined;
+  if (!taxiRaw || !isStringArray(taxiRaw.taxi_colors) || !isStringArray(taxiRaw.taxi_types)) {
+    throw new Error(`${source}: taxi_db.json: expected [{ "taxi_colors": [...], "taxi_types": [...] }]`);
+  }
+  return createDb(records, { colors: taxiRaw.taxi_colors, types: taxiRaw.taxi_types });
+}
+
 function createDb(records: Record<VenueDomain, DbRecord[]>, taxi: TaxiTable): MultiwozDb {
   // A domain's queryable keys are the columns of its first record (as in the evaluator).
   const queryableKeys = Object.fromEntries(VENUE_DOMAINS.map((d) => [d, Object.keys(records[d][0] ?? {})])) as Record<VenueDomain, string[]>;

@@ -10,7 +10,7 @@ import type { MultiwozEvalData } from './data';
 import { isVenueDomain } from './db';
 import { partialRatio } from './fuzzy';
 import { MultiwozInputError, normaliseResponse, normaliseState } from './normalise';
-import type { DialogueGoal, DialogueState, Predictions } from './types';
+import type { DialogueGoal, DialogueState, PredictedTurn, Predictions } from './types';
 
 export interface DstScores {
   /** Percent of turns whose whole state matches. */
@@ -123,6 +123,35 @@ interface DialogueResult {
   inform: Record<string, boolean>;
   /** Only when inform.total is true (otherwise every success counts 0). */
   success: Record<string, boolean> | null;
+  /** Per goal domain: the database ids (train ids for trains) of the venues last offered. */
+  offered: Record<string, string[]>;
+  /** Per goal domain: the requestable tokens (PHONE, ADDRESS, POST, REFERENCE, TRAINID) the responses gave. */
+  provided: Record<string, string[]>;
+}
+
+/** How the evaluator judged one dialogue, with what it saw: for explaining a failure (verbal losses). */
+export type DialogueJudgement = DialogueResult;
+
+/**
+ * One dialogue judged exactly as evaluateMultiwoz judges it (its states normalised, active domains estimated when
+ * the turns have none), with the venues offered and the information provided per goal domain.
+ */
+export function judgeDialogue(id: string, turns: PredictedTurn[], data: MultiwozEvalData): DialogueJudgement {
+  checkPredictions({ [id]: turns });
+  const goal = Object.hasOwn(data.goals, id) ? data.goals[id] : undefined;
+  if (!goal) throw new MultiwozInputError(`dialogue '${id}' has no goal in the evaluation data`);
+  const booked = Object.hasOwn(data.bookedDomains, id) ? data.bookedDomains[id] : undefined;
+  if (!booked) throw new MultiwozInputError(`dialogue '${id}': no booked domains in the evaluation data`);
+  const hasStates = turns.every((turn) => turn.state !== undefined);
+  const states = hasStates ? turns.map((turn) => normaliseState(turn.state!)) : turns.map((_, t) => goldStatesOf(id, data)[t]);
+  const hasActive = turns.every((turn) => turn.active_domains !== undefined);
+  const active = hasActive ? turns.map((turn) => turn.active_domains!) : estimateActiveDomains(states);
+  return scoreDialogue(
+    goal,
+    booked,
+    turns.map((turn, t) => ({ response: normaliseResponse(turn.response), state: states[t], activeDomains: active[t] })),
+    data,
+  );
 }
 
 function scoreDialogue(goal: DialogueGoal, booked: string[][], turns: NormalisedTurn[], data: MultiwozEvalData): DialogueResult {
@@ -169,12 +198,13 @@ function scoreDialogue(goal: DialogueGoal, booked: string[][], turns: Normalised
     }
   }
   inform.total = goalDomains.every((d) => inform[d]);
-  if (!inform.total) return { inform, success: null };
+  const seen = { offered, provided: Object.fromEntries(goalDomains.map((d) => [d, [...provided[d]]])) };
+  if (!inform.total) return { inform, success: null, ...seen };
 
   const success: Record<string, boolean> = {};
   for (const d of goalDomains) success[d] = goal[d].requestable.every((token) => provided[d].has(token));
   success.total = goalDomains.every((d) => success[d]);
-  return { inform, success };
+  return { inform, success, ...seen };
 }
 
 /** §4.2: the active domain of each turn, estimated from how the state changes. */

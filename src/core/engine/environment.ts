@@ -5,7 +5,7 @@
  *   export function createEnvironment(options) {
  *     return {
  *       async reset(task)        { return { input: { message: 'Hi, I want to return an order' } }; },
- *       async step(systemOutput) { return { done: false, input: { message: '...' } }; },
+ *       async step(systemOutput, { turn, calls }) { return { done: false, input: { message: '...' } }; },
  *       async evaluate()         { return { metrics: { success: 1 }, lossFields: { transcript: '...' } }; },
  *     };
  *   }
@@ -13,8 +13,10 @@
  * The module is loaded like the tools module (bundled by esbuild, TS or JS). One environment is created per sample,
  * so concurrent samples never share state.
  */
+import { dirname } from 'node:path';
 import { buildAndRequire, ToolsModuleError } from '../tools/loadTools';
 import type { TaskSample } from './dataset';
+import type { AgentCall } from './types';
 
 export interface TurnInput {
   input: Record<string, unknown>;
@@ -25,6 +27,13 @@ export interface StepResult {
   input?: Record<string, unknown>;
 }
 
+/** What the system did in a turn, for environments that judge more than the answer (e.g. the tool calls' arguments). */
+export interface TurnRecord {
+  turn: number;
+  /** Every agent call of this turn, in the order they ran (tool calls with arguments and results included). */
+  calls: AgentCall[];
+}
+
 export interface EnvironmentEvaluation {
   metrics: Record<string, number>;
   lossFields: Record<string, unknown>;
@@ -32,11 +41,22 @@ export interface EnvironmentEvaluation {
 
 export interface Environment {
   reset(task: TaskSample): Promise<TurnInput>;
-  step(systemOutput: string): Promise<StepResult>;
+  step(systemOutput: string, turn: TurnRecord): Promise<StepResult>;
   evaluate(): Promise<EnvironmentEvaluation>;
 }
 
 export type EnvironmentFactory = (options: Record<string, unknown>) => Environment;
+
+/**
+ * The second argument of `createEnvironment(options, context)`. The module runs from a bundle in a temp folder, so
+ * its own `__dirname` says nothing about the workspace: relative paths in `options` resolve against `moduleDir`.
+ */
+export interface EnvironmentContext {
+  /** Absolute path of the environment module as named in agentchord.yaml. */
+  moduleFile: string;
+  /** The folder holding it. */
+  moduleDir: string;
+}
 
 /** An environment module that cannot be loaded, or that breaks the contract. The message names the file. */
 export class EnvironmentError extends Error {
@@ -62,7 +82,8 @@ export async function loadEnvironmentModule(file: string): Promise<EnvironmentFa
   if (typeof create !== 'function') {
     throw new EnvironmentError(file, 'must export a function `createEnvironment(options)` (see docs/environments.md)');
   }
-  return (options) => checkedEnvironment(file, (create as (o: Record<string, unknown>) => unknown)(options));
+  const context: EnvironmentContext = { moduleFile: file, moduleDir: dirname(file) };
+  return (options) => checkedEnvironment(file, (create as (o: Record<string, unknown>, c: EnvironmentContext) => unknown)(options, context));
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -86,8 +107,8 @@ function checkedEnvironment(file: string, env: unknown): Environment {
       if (!isRecord(r) || !isRecord(r.input)) throw new EnvironmentError(file, 'reset(task) must return { input: { field: value, ... } }');
       return { input: r.input };
     },
-    async step(systemOutput) {
-      const r = await call('step', systemOutput);
+    async step(systemOutput, turn) {
+      const r = await call('step', systemOutput, turn);
       if (!isRecord(r) || typeof r.done !== 'boolean') throw new EnvironmentError(file, 'step(output) must return { done: boolean, input? }');
       if (!r.done && !isRecord(r.input)) throw new EnvironmentError(file, 'step(output) returned done: false without the next turn\'s input');
       return r.done ? { done: true, ...(isRecord(r.input) ? { input: r.input } : {}) } : { done: false, input: r.input as Record<string, unknown> };

@@ -13,12 +13,15 @@ import { loadRetailTasks } from '../../../src/benchmarks/tau-retail/db';
 import { SESSION_FIELD } from '../../../src/benchmarks/tau-retail/session';
 import { tools } from '../../../src/benchmarks/tau-retail/tools';
 import { STOP_TOKEN } from '../../../src/benchmarks/tau-retail/userSimulator';
-import type { Environment } from '../../../src/core/engine/environment';
+import type { Environment, TurnRecord } from '../../../src/core/engine/environment';
 import { loadEnvironmentModule } from '../../../src/core/engine/environment';
 import { OpenAIProvider } from '../../../src/core/llm/openaiProvider';
 import { loadToolsModule } from '../../../src/core/tools/loadTools';
 import { OpenAITestServer, reply } from '../../support/openaiTestServer';
 import { repoPath } from '../repo';
+
+/** The tau-bench environment reads tool effects from its session, not from the recorded calls the engine passes. */
+const NO_CALLS: TurnRecord = { turn: 0, calls: [] };
 
 const DATA = repoPath('examples/tau-retail/data');
 
@@ -51,13 +54,13 @@ describe('tau-retail environment', () => {
     assert.equal(typeof first.input[SESSION_FIELD], 'string');
 
     assert.equal(await callTool(first.input, 'find_user_id_by_name_zip', { first_name: 'Omar', last_name: 'Anderson', zip: '19031' }), 'omar_anderson_3203');
-    const second = await env.step('Found you. Shall I return the kettle and the clock to your credit card?');
+    const second = await env.step('Found you. Shall I return the kettle and the clock to your credit card?', NO_CALLS);
     assert.equal(second.done, false);
     assert.equal(second.input!.message, 'Yes, go ahead.');
     assert.match(String(second.input!.dialogue), /Tool call: find_user_id_by_name_zip\(.*\)\nTool result: omar_anderson_3203\n\nAgent: Found you\./);
 
     assert.match(await callTool(second.input!, 'return_delivered_order_items', RETURN_ARGS), /"status": "return requested"/);
-    assert.deepEqual(await env.step('The return is requested.'), { done: true });
+    assert.deepEqual(await env.step('The return is requested.', NO_CALLS), { done: true });
 
     const { metrics, lossFields } = await env.evaluate();
     assert.deepEqual(metrics, { reward: 1, actionReward: 1, outputReward: 1, ended: 1, userTurns: 3, toolCalls: 2 });
@@ -73,7 +76,7 @@ describe('tau-retail environment', () => {
     const env = environment();
     const { input } = await env.reset(train0);
     await callTool(input, 'return_delivered_order_items', { ...RETURN_ARGS, item_ids: ['9624127908'] });
-    assert.deepEqual(await env.step('Done, the kettle is being returned.'), { done: true });
+    assert.deepEqual(await env.step('Done, the kettle is being returned.', NO_CALLS), { done: true });
     const { metrics, lossFields } = await env.evaluate();
     assert.equal(metrics.reward, 0);
     assert.equal(metrics.actionReward, 0);
@@ -89,7 +92,7 @@ describe('tau-retail environment', () => {
       server.enqueue(reply.text('How much did I pay?'), reply.text(STOP_TOKEN));
       const env = environment();
       await env.reset({ id: 'test-67', fields: { split: 'test', taskIndex: 67 } });
-      await env.step(message);
+      await env.step(message, NO_CALLS);
       const { metrics, lossFields } = await env.evaluate();
       assert.equal(metrics.reward, reward, message);
       assert.equal(metrics.outputReward, reward);
@@ -104,7 +107,7 @@ describe('tau-retail environment', () => {
     const { input } = await env.reset(train0);
     const before = server.completionRequests.length;
     assert.equal(await callTool(input, 'transfer_to_human_agents', { summary: 'wants a human' }), 'Transfer successful');
-    assert.deepEqual(await env.step('Transferring you now.'), { done: true });
+    assert.deepEqual(await env.step('Transferring you now.', NO_CALLS), { done: true });
     assert.equal(server.completionRequests.length, before);
     const { metrics, lossFields } = await env.evaluate();
     assert.deepEqual([metrics.ended, metrics.reward, metrics.actionReward], [1, 0, 0]);
@@ -116,7 +119,7 @@ describe('tau-retail environment', () => {
     const env = environment(1);
     const { input } = await env.reset(train0);
     await callTool(input, 'return_delivered_order_items', RETURN_ARGS);
-    assert.deepEqual(await env.step('Done.'), { done: true }); // the simulator's limit: it stops without a model call
+    assert.deepEqual(await env.step('Done.', NO_CALLS), { done: true }); // the simulator's limit: it stops without a model call
     const { metrics, lossFields } = await env.evaluate();
     assert.deepEqual([metrics.ended, metrics.actionReward, metrics.reward], [0, 1, 0]);
     assert.match(String(lossFields.loss), /ran out of turns/);
@@ -126,7 +129,7 @@ describe('tau-retail environment', () => {
     const env = environment();
     await assert.rejects(env.reset({ id: 's1', fields: { split: 'train', taskIndex: 500 } }), /task sample "s1": field "taskIndex" must be an integer from 0 to 499/);
     await assert.rejects(env.reset({ id: 's2', fields: { split: 'validation', taskIndex: 0 } }), /task sample "s2": field "split" must be one of train, dev, test/);
-    await assert.rejects(env.step('hi'), /step\(\) before reset\(task\)/);
+    await assert.rejects(env.step('hi', NO_CALLS), /step\(\) before reset\(task\)/);
     assert.throws(() => createEnvironment({}), /"dataDir" must be the path/);
     assert.throws(() => createEnvironment({ dataDir: DATA }), /"user" must be \{ baseUrl, model/);
     assert.throws(() => createEnvironment({ dataDir: DATA, user: { baseUrl: server.baseUrl } }), /"user\.model" must be a non-empty string/);
@@ -157,7 +160,7 @@ describe('tau-retail environment', () => {
       const { input } = await env.reset({ id: 't0', fields: { taskIndex: 0 } });
       const context = { agent: 'agent', toolCallId: 'c1', signal: new AbortController().signal, state: { sampleId: 't0', turn: 0, task: input } };
       assert.match(String(await loaded.handlers.return_delivered_order_items(RETURN_ARGS, context)), /"status": "return requested"/);
-      assert.deepEqual(await env.step('Your return is requested.'), { done: true });
+      assert.deepEqual(await env.step('Your return is requested.', NO_CALLS), { done: true });
       assert.equal((await env.evaluate()).metrics.reward, 1);
     } finally {
       rmSync(dir, { recursive: true, force: true });

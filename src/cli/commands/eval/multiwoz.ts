@@ -1,20 +1,31 @@
-/** `agentchord eval multiwoz --predictions <file> [--json] [--data <dir>]`: the standard MultiWOZ evaluator. */
-import { readFileSync } from 'node:fs';
+/**
+ * `agentchord eval multiwoz (--predictions <file> | --run <run dir>) [--json] [--data <dir>]`: the standard MultiWOZ
+ * evaluator, on a predictions file or on a run of examples/multiwoz (converted by runConversion.ts).
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadMultiwozEvalData, type MultiwozEvalData } from '../../../benchmarks/multiwoz/data';
 import { evaluateMultiwoz, type MultiwozScores } from '../../../benchmarks/multiwoz/evaluator';
 import { MultiwozInputError } from '../../../benchmarks/multiwoz/normalise';
+import { predictionsFromRunFolder } from '../../../benchmarks/multiwoz/runConversion';
 import { CliError } from '../../cliError';
 import type { Command } from '../../command';
 
 const HELP = `Usage: agentchord eval multiwoz --predictions <file> [--json] [--data <dir>]
+       agentchord eval multiwoz --run <run dir> [--output-agent <name>] [--label <label>] [--save <file>] [--json] [--data <dir>]
 
 Scores MultiWOZ predictions as the standard evaluator (mwzeval) does. The file maps lower-case test dialogue ids
 to one turn per system turn: {"sng0073": [{"response": "[name] is in the [area]", "state": {...},
 "active_domains": [...]}, ...]}; "state" and "active_domains" are optional (all or nothing).
 
-  --predictions <file>  the predictions (required)
+  --predictions <file>  the predictions
+  --run <run dir>       instead: a run of examples/multiwoz (.agentchord/runs/<run>): per turn, the output agent's
+                        reply is the response and the state is read off the workers' tool calls
+  --output-agent <name> with --run: the agent whose output is the reply (default: responder)
+  --label <label>       with --run: only the samples of this label. An optimize run labels them by step: "s0" is
+                        step 1's training batch, "s0:val-current" and "s0:val-candidate" its acceptance test
+  --save <file>         with --run: also write the converted predictions there
   --json                print {"inform", "success", "dst"} as JSON
   --data <dir>          the evaluation data (default: examples/multiwoz/data of this installation)
 
@@ -32,23 +43,33 @@ const DOMAIN_ORDER = ['total', 'restaurant', 'hotel', 'attraction', 'train', 'ta
 
 export const multiwozEval: Command = {
   name: 'multiwoz',
-  summary: 'MultiWOZ Inform / Success / DST of a predictions file',
+  summary: 'MultiWOZ Inform / Success / DST of a predictions file or of a run of examples/multiwoz',
   help: HELP,
   async run(args: string[]): Promise<number> {
-    let values: { predictions?: string; json?: boolean; data?: string };
+    let values: { predictions?: string; run?: string; 'output-agent'?: string; label?: string; save?: string; json?: boolean; data?: string };
     try {
       values = parseArgs({
         args,
-        options: { predictions: { type: 'string' }, json: { type: 'boolean' }, data: { type: 'string' } },
+        options: {
+          predictions: { type: 'string' },
+          run: { type: 'string' },
+          'output-agent': { type: 'string', default: 'responder' },
+          label: { type: 'string' },
+          save: { type: 'string' },
+          json: { type: 'boolean' },
+          data: { type: 'string' },
+        },
         strict: true,
         allowPositionals: false,
       }).values;
     } catch (err) {
       throw new CliError(`eval multiwoz: ${(err as Error).message} (see 'agentchord eval --help')`);
     }
-    if (!values.predictions) throw new CliError('eval multiwoz: --predictions <file> is required');
-    const file = resolve(values.predictions);
-    const predictions = readPredictions(file);
+    if (!values.predictions && !values.run) throw new CliError('eval multiwoz: --predictions <file> is required');
+    if (values.predictions && values.run) throw new CliError('eval multiwoz: give --predictions <file> or --run <run dir>, not both');
+    if (!values.run && (values.label !== undefined || values.save !== undefined)) throw new CliError('eval multiwoz: --label and --save go with --run');
+    const file = resolve(values.predictions ?? values.run!);
+    const predictions = values.run ? convertRun(file, values['output-agent']!, values.label, values.save) : readPredictions(file);
 
     const dataDir = values.data ? resolve(values.data) : defaultMultiwozDataDir();
     let data: MultiwozEvalData;
@@ -72,6 +93,22 @@ export const multiwozEval: Command = {
     return 0;
   },
 };
+
+/** The run's predictions (saved to `save` when given, atomically). */
+function convertRun(runDir: string, outputAgent: string, label: string | undefined, save: string | undefined): unknown {
+  let predictions: unknown;
+  try {
+    predictions = predictionsFromRunFolder(runDir, { outputAgent, label });
+  } catch (err) {
+    throw new CliError(`eval multiwoz: --run: ${(err as Error).message}`);
+  }
+  if (save) {
+    const target = resolve(save);
+    writeFileSync(`${target}.tmp`, JSON.stringify(predictions, null, 2) + '\n');
+    renameSync(`${target}.tmp`, target);
+  }
+  return predictions;
+}
 
 function readPredictions(file: string): unknown {
   let text: string;
