@@ -18,6 +18,7 @@ import { RunFolder } from '../../src/core/engine/runFolder';
 import type { AgentCall, CallAttribution } from '../../src/core/engine/types';
 import { loadSystemFile } from '../../src/core/system';
 import type { AttributionStrategy, SystemConfig } from '../../src/core/system/types';
+import { seededRandom } from '../../src/core/util/random';
 
 /** A case of models/chord-retrieval/cases.json, as shipped. */
 export interface ShippedCase {
@@ -64,18 +65,6 @@ export function parseCase(c: ShippedCase, id: string): BlameCase {
   return { id, origin: 'shipped', lines, person: QUESTION.exec(rows[q])![1], answer: rows[q + 1].slice('Answer:'.length), source, shipped: c };
 }
 
-/** Deterministic PRNG (mulberry32): the generated cases are the same on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const FACT = /^(\S+) has a (\S+) (\S+)\.$/;
 
 /** Labels, names, adjectives, objects and filler sentences used by the shipped cases. */
@@ -104,7 +93,7 @@ export function vocabulary(cases: BlameCase[]) {
  */
 export function generateCases(shipped: BlameCase[], count: number, seed = 1): BlameCase[] {
   const v = vocabulary(shipped);
-  const rand = random(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const shuffled = <T>(xs: readonly T[]): T[] => {
     const out = [...xs];

@@ -1,6 +1,7 @@
 /** The decoding loop behind LoadedModel.generate(), independent of how logits are computed. */
 import type { GenerateOptions, GenerateResult } from '../../protocol/attribution';
-import { pickToken, seededRandom } from './sampling';
+import { seededRandom } from '../../core/util/random';
+import { pickToken } from './sampling';
 
 /** Computes next-token logits: first for a whole prompt, then one token at a time (with a KV cache). */
 export interface LogitsSource {

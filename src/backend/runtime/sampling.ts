@@ -1,17 +1,5 @@
 /** Next-token choice for generation: greedy, or temperature + nucleus (top-p) sampling with a seeded RNG. */
 
-/** mulberry32: a tiny seeded PRNG (hand-written: reproducible sampling needs a seed, Math.random has none). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function argmax(logits: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { writeRandomModel } from '../../../src/backend/model/randomModel';
 import { decodeTokens, type DecodeContext, type LogitsSource } from '../../../src/backend/runtime/generate';
 import { loadModel } from '../../../src/backend/runtime/loadModel';
-import { pickToken, seededRandom } from '../../../src/backend/runtime/sampling';
+import { seededRandom } from '../../../src/core/util/random';
+import { pickToken } from '../../../src/backend/runtime/sampling';
 import type { LoadedModel } from '../../../src/backend/runtime/types';
 import type { GenerateOptions } from '../../../src/protocol/attribution';
 
