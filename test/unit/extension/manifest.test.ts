@@ -21,7 +21,7 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(repoPath('package.json'), 'utf8')) as Manifest;
-const extensionSource = readdirSync(repoPath('src', 'extension'))
+const extensionSource = readdirSync(repoPath('src', 'extension'), { recursive: true, encoding: 'utf8' })
   .filter((n) => n.endsWith('.ts'))
   .map((n) => readFileSync(repoPath('src', 'extension', n), 'utf8'))
   .join('\n');
