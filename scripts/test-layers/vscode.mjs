@@ -16,6 +16,11 @@ const CHROMIUM = process.env.AGENTCHORD_CHROMIUM || '/usr/bin/chromium';
 const TESTS_INDEX = join(REPO, 'out', 'test', 'vscode', 'index.js');
 const FIXTURE_WORKSPACE = join(REPO, 'test', 'vscode', 'fixtures', 'workspace');
 const ARTIFACTS = join(REPO, 'test-artifacts', 'vscode');
+/**
+ * The untrusted pass runs every suite (the workspace opens in Restricted Mode); a second, trusted pass
+ * (--disable-workspace-trust) runs only the suites that need to run tools, models and the backend.
+ */
+const TRUSTED_SUITES = 'AgentChord commands \\(trusted workspace\\)';
 /** Printed by test/vscode/index.ts when mocha finishes. */
 const RESULT_PREFIX = 'AGENTCHORD_VSCODE_RESULT ';
 /** Printed by a suite (test/vscode/suite/systemsView.test.ts) while the Systems view is up: check the page then. */
@@ -56,6 +61,7 @@ export async function run({ ci }) {
       missing(`provisioning code-server failed: ${err instanceof Error ? err.message : err}`);
     }
     if (paths) add(totals, await runSuites(paths));
+    if (paths && trustedPassWanted()) add(totals, await runSuites(paths, { trusted: true }));
   }
   add(totals, await checkVsix());
   return totals;
@@ -96,23 +102,36 @@ function isolatedEnv(scratch, extra = {}) {
   return { ...env, ORT_DISABLE_TELEMETRY: '1', ...extra };
 }
 
-async function runSuites(paths) {
+/** The trusted pass runs unless AGENTCHORD_VSCODE_GREP selects other suites only. */
+function trustedPassWanted() {
+  const grep = process.env.AGENTCHORD_VSCODE_GREP;
+  return !grep || new RegExp(grep).test('AgentChord commands (trusted workspace)');
+}
+
+async function runSuites(paths, { trusted = false } = {}) {
+  const artifacts = trusted ? `${ARTIFACTS}-trusted` : ARTIFACTS;
+  if (trusted) console.log('\n# vscode: trusted workspace pass (--disable-workspace-trust)');
   const { chromium } = await import('playwright-core');
   const scratch = mkdtempSync(join(tmpdir(), 'agentchord-vscode-'));
   const workspace = join(scratch, 'workspace');
   // A fresh copy every run: the suites edit, create and delete files in it.
   cpSync(FIXTURE_WORKSPACE, workspace, { recursive: true });
   const resultFile = join(scratch, 'result.json');
-  const env = isolatedEnv(scratch, { AGENTCHORD_VSCODE_RESULT_FILE: resultFile, AGENTCHORD_UI_CHECKPOINT: UI_CHECKPOINT });
-  rmSync(ARTIFACTS, { recursive: true, force: true });
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const env = isolatedEnv(scratch, {
+    AGENTCHORD_VSCODE_RESULT_FILE: resultFile,
+    AGENTCHORD_UI_CHECKPOINT: UI_CHECKPOINT,
+    ...(trusted ? { AGENTCHORD_VSCODE_GREP: TRUSTED_SUITES } : {}),
+  });
+  rmSync(artifacts, { recursive: true, force: true });
+  mkdirSync(artifacts, { recursive: true });
 
   const port = await freePort();
   const serverLog = [];
   // Detached: its own process group, so the whole tree (the agentHost child and what it starts) can be stopped.
   const server = spawn(paths.node, [paths.serverMain, '--host', '127.0.0.1', '--port', String(port),
     '--without-connection-token', '--accept-server-license-terms', '--enable-smoke-test-driver', '--telemetry-level', 'off',
-    '--server-data-dir', join(scratch, 'server-data'), '--extensions-dir', join(scratch, 'extensions')], {
+    '--server-data-dir', join(scratch, 'server-data'), '--extensions-dir', join(scratch, 'extensions'),
+    ...(trusted ? ['--disable-workspace-trust'] : [])], {
     cwd: scratch,
     env,
     detached: true,
@@ -142,7 +161,7 @@ async function runSuites(paths) {
     await page.exposeFunction('codeAutomationExit', (code, logs) => {
       for (const log of Array.isArray(logs) ? logs : []) {
         const name = String(log.relativePath).replace(/[^\w.-]+/g, '_');
-        writeFileSync(join(ARTIFACTS, `log-${name}`), String(log.contents ?? ''));
+        writeFileSync(join(artifacts, `log-${name}`), String(log.contents ?? ''));
       }
       exited(code);
     });
@@ -157,9 +176,10 @@ async function runSuites(paths) {
     const serverDied = new Promise((r) => server.once('exit', (code) => r(`server exited (${code})`)));
     const outcome = await Promise.race([exit, timeout, serverDied]);
     clearTimeout(timer);
-    await page.screenshot({ path: join(ARTIFACTS, 'workbench-end.png') }).catch(() => {});
+    await page.screenshot({ path: join(artifacts, 'workbench-end.png') }).catch(() => {});
     result = summarize(outcome, relayed);
-    const ui = (await uiCheck) ?? (grepping() ? { passed: 0, failed: 0, skipped: 1 } : notReached());
+    // The trusted pass does not open the Systems view: no UI check there.
+    const ui = trusted ? { passed: 0, failed: 0, skipped: 0 } : ((await uiCheck) ?? (grepping() ? { passed: 0, failed: 0, skipped: 1 } : notReached()));
     add(result, ui);
   } catch (err) {
     result = { passed: 0, failed: 1, skipped: 0 };
@@ -167,8 +187,8 @@ async function runSuites(paths) {
   } finally {
     await context?.close().catch(() => {});
     await stopGroup(server);
-    writeFileSync(join(ARTIFACTS, 'server.log'), serverLog.join(''));
-    writeFileSync(join(ARTIFACTS, 'exthost.log'), relayed.join('\n') + '\n');
+    writeFileSync(join(artifacts, 'server.log'), serverLog.join(''));
+    writeFileSync(join(artifacts, 'exthost.log'), relayed.join('\n') + '\n');
     rmSync(scratch, { recursive: true, force: true });
   }
   return result;
@@ -262,6 +282,10 @@ const VSIX_REQUIRED = [
   'extension/node_modules/onnxruntime-node/dist/index.js',
   'extension/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node',
   'extension/node_modules/onnxruntime-common/package.json',
+  'extension/node_modules/esbuild/lib/main.js',
+  'extension/models/chord-retrieval/model.safetensors',
+  'extension/models/stories260k/tokenizer.json',
+  'extension/examples/multiwoz/data/sample100.json',
 ];
 
 /** `vsce package` into a temp folder (the current build), then checks the archive's file list: one test. */
@@ -270,7 +294,7 @@ async function checkVsix() {
   const vsix = join(scratch, 'agentchord.vsix');
   try {
     const vsce = join(REPO, 'node_modules', '@vscode', 'vsce', 'vsce');
-    const pack = spawnSync(process.execPath, [vsce, 'package', '--out', vsix], { cwd: REPO, encoding: 'utf8' });
+    const pack = spawnSync(process.execPath, [vsce, 'package', '--no-rewrite-relative-links', '--out', vsix], { cwd: REPO, encoding: 'utf8' });
     if (pack.status !== 0) {
       console.log(`not ok vsix: vsce package failed:\n${pack.stdout}\n${pack.stderr}`);
       return { passed: 0, failed: 1, skipped: 0 };
