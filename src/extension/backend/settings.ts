@@ -1,0 +1,57 @@
+import * as vscode from 'vscode';
+import type { DeviceChoice } from '../../protocol/attribution';
+import { parseRemote } from './remoteAddress';
+
+/** The extension's settings (package.json `contributes.configuration`), read fresh each time they are needed. */
+export const SETTINGS = {
+  device: 'agentchord.backend.device',
+  remote: 'agentchord.backend.remote',
+  cacheDir: 'agentchord.backend.cacheDir',
+  concurrency: 'agentchord.run.concurrency',
+  acceptanceTest: 'agentchord.optimize.acceptanceTest',
+} as const;
+
+export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+
+/** SecretStorage name of the bearer token of a remote backend (`agentchord.backend.remote`). */
+export const REMOTE_TOKEN_SECRET = 'agentchord.backend.token';
+
+export interface BackendSettings {
+  device: DeviceChoice;
+  /** A backend started elsewhere with `--listen`: where to connect. */
+  remote?: { host: string; port: number };
+  /** Compiled-graph cache folder; undefined: the backend's default. */
+  cacheDir?: string;
+}
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration();
+}
+
+/** The backend settings; a malformed value throws an error naming the setting. */
+export function backendSettings(): BackendSettings {
+  const device = config().get<string>(SETTINGS.device, 'auto');
+  if (!DEVICES.includes(device as DeviceChoice)) {
+    throw new Error(`setting ${SETTINGS.device}: expected one of ${DEVICES.join(', ')}, got '${device}'`);
+  }
+  const remoteText = config().get<string>(SETTINGS.remote, '').trim();
+  const cacheDir = config().get<string>(SETTINGS.cacheDir, '').trim();
+  return {
+    device: device as DeviceChoice,
+    ...(remoteText ? { remote: parseRemote(remoteText, SETTINGS.remote) } : {}),
+    ...(cacheDir ? { cacheDir } : {}),
+  };
+}
+
+/** Samples run at once by Run and Optimize (`agentchord.run.concurrency`, default 4). */
+export function runConcurrency(): number {
+  const n = config().get<number>(SETTINGS.concurrency, 4);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setting ${SETTINGS.concurrency}: expected a whole number >= 1, got ${n}`);
+  return n;
+}
+
+/** `agentchord.optimize.acceptanceTest`: 'system' (the system file decides), 'on' or 'off'. */
+export function acceptanceTestOverride(): boolean | undefined {
+  const value = config().get<string>(SETTINGS.acceptanceTest, 'system');
+  return value === 'on' ? true : value === 'off' ? false : undefined;
+}
