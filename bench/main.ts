@@ -11,6 +11,7 @@ import { attributionVsTorch } from './attribution/vsTorch';
 import { prefixTrick } from './attribution/prefix';
 import { generation } from './generation/generation';
 import { graphUi } from './ui/graph';
+import { extensionActivation } from './ui/activation';
 import { decorateUi } from './ui/decorate';
 import { blameAccuracy } from './blame/blame';
 import { BENCH_MODEL, BENCH_MODEL_NAME } from './lib/benchModel';
@@ -26,7 +27,7 @@ type Bench = (ctx: BenchContext) => Promise<BenchResult>;
 const GROUPS: Record<string, Bench[]> = {
   attribution: [attributionVsTorch, prefixTrick],
   generation: [generation],
-  ui: [graphUi, decorateUi],
+  ui: [graphUi, decorateUi, extensionActivation],
   blame: [blameAccuracy],
 };
 
