@@ -9,7 +9,7 @@
  */
 import * as vscode from 'vscode';
 import { formatProblem, loadSystemFile, type SystemConfig } from '../../core/system';
-import { isGraphViewModel, isWebviewMessage, message, type GraphMode, type GraphViewModel, type StateMessage, type WebviewMessage } from '../../protocol/webview';
+import { isGraphViewModel, isWebviewMessage, message, type GraphMode, type GraphViewModel, type HighlightMessage, type StateMessage, type WebviewMessage } from '../../protocol/webview';
 import type { Ctx } from '../ctx';
 import { buildGraphHtml, newNonce } from './html';
 import { findCallFor, loadGraphRunData } from './runData';
@@ -26,6 +26,8 @@ export interface GraphSelection {
   runId?: string;
   sampleId?: string;
   compare?: { a: string; b: string };
+  /** An agent to highlight once drawn (e.g. from a prompt file's CodeLens). */
+  focusAgent?: string;
 }
 
 /** What the extension-host tests can observe (see registerGraph's test command). */
@@ -180,6 +182,12 @@ export class GraphPanel implements vscode.Disposable {
     if (this.disposed) return; // closed while the layout ran
     this.panel.title = `Graph: ${system.name}`;
     if (await this.panel.webview.postMessage(message<StateMessage>('state', state))) this.delivered++;
+    const focus = this.selection.focusAgent;
+    if (focus) {
+      const nodes = state.nodes.filter((n) => n.agent === focus).map((n) => n.id);
+      const edges = state.edges.filter((e) => nodes.includes(e.from) || nodes.includes(e.to)).map((e) => e.id);
+      await this.panel.webview.postMessage(message<HighlightMessage>('highlight', { nodes, edges }));
+    }
   }
 
   private async openAgentPrompt(agentName: string): Promise<void> {

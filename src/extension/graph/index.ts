@@ -25,7 +25,7 @@ export type OpenGraphArgument =
   | vscode.Uri
   | string
   | { entry: { file: string } }
-  | { systemFile: string; runId?: string; sampleId?: string; mode?: GraphMode };
+  | { systemFile: string; runId?: string; sampleId?: string; mode?: GraphMode; agent?: string };
 
 export function registerGraph(ctx: Ctx): void {
   ctx.own(
@@ -45,10 +45,15 @@ export function registerGraph(ctx: Ctx): void {
   ctx.own({ dispose: () => GraphPanel.current?.dispose() });
 }
 
-async function resolveSelection(arg: OpenGraphArgument): Promise<{ systemFile: string; runId?: string; sampleId?: string; mode?: GraphMode } | undefined> {
+async function resolveSelection(
+  arg: OpenGraphArgument,
+): Promise<{ systemFile: string; runId?: string; sampleId?: string; mode?: GraphMode; focusAgent?: string } | undefined> {
   if (arg instanceof vscode.Uri) return { systemFile: arg.fsPath };
   if (typeof arg === 'string') return { systemFile: arg };
-  if (arg && 'systemFile' in arg) return arg;
+  if (arg && 'systemFile' in arg) {
+    const { agent, ...selection } = arg;
+    return { ...selection, focusAgent: agent };
+  }
   if (arg && 'entry' in arg) return { systemFile: arg.entry.file };
 
   const active = vscode.window.activeTextEditor?.document.uri;
