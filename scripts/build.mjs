@@ -41,9 +41,18 @@ function testEntries(dir) {
   return out;
 }
 
+/** elkjs goes to its own dist/elk.js, required on the first layout (src/core/util/elk.ts): start-up stays fast. */
+const lazyElk = {
+  name: 'lazy-elk',
+  setup(build) {
+    build.onResolve({ filter: /^elkjs\/lib\/elk\.bundled\.js$/ }, () => ({ path: './elk.js', external: true }));
+  },
+};
+
 const builds = [
-  { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist' },
-  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', plugins: [lazyElk] },
+  { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', plugins: [lazyElk] },
+  { ...nodeCommon, entryPoints: { elk: 'node_modules/elkjs/lib/elk.bundled.js' }, outdir: 'dist', sourcemap: false },
   { ...nodeCommon, entryPoints: { backend: 'src/backend/main.ts' }, outdir: 'dist' },
   {
     bundle: true,

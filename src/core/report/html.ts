@@ -4,8 +4,8 @@
  * attribution graph of the failed samples (laid out with elkjs: layered, left to right, deterministic), and token
  * heat maps of the blocks the blamed agents read, with all four strategies' block weights.
  */
-import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api';
+import { loadElk } from '../util/elk';
 import type { RunFolderContents } from '../engine/runFolder';
 import type { AgentCall, AttributionGraph, CallAttribution, GraphNode, Trajectory } from '../engine/types';
 import { formatWeight, summarizeRun, type RunSummary } from './summary';
@@ -98,7 +98,7 @@ const NODE_HEIGHT = 34;
 const nodeWidth = (n: GraphNode) => Math.max(90, Math.min(260, n.label.length * 7 + 24));
 
 async function graphSvg(graph: AttributionGraph): Promise<string> {
-  const elk = new ELK();
+  const elk = await loadElk();
   const layout: ElkNode = await elk.layout({
     id: 'root',
     layoutOptions: {

@@ -3,8 +3,8 @@
  * nodes and edges arrive in. Nodes and edges are sorted before they reach ELK, every option is fixed (ELK's own
  * randomness is seeded), and ELK is told to respect that order where it has a choice.
  */
-import ELK from 'elkjs/lib/elk.bundled.js';
 import type { ElkExtendedEdge, ElkNode, LayoutOptions } from 'elkjs/lib/elk-api';
+import { loadElk } from '../../core/util/elk';
 import type { ViewPoint } from '../../protocol/webview';
 
 export interface LayoutNodeInput {
@@ -47,7 +47,6 @@ export function byCodeUnits(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-const elk = new ELK();
 
 /**
  * A layered layout turns every edge that spans several layers into a chain of dummy nodes; a dense graph (50 agents,
@@ -82,7 +81,7 @@ export async function layoutGraph(nodes: readonly LayoutNodeInput[], edges: read
     children: sortedNodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
     edges: routed.map((e): ElkExtendedEdge => ({ id: e.id, sources: [e.from], targets: [e.to] })),
   };
-  const laid = await elk.layout(root);
+  const laid = await (await loadElk()).layout(root);
 
   const out: GraphLayout = { nodes: new Map(), edges: new Map(), width: round(laid.width ?? 0), height: round(laid.height ?? 0) };
   for (const child of laid.children ?? []) out.nodes.set(child.id, { x: round(child.x ?? 0), y: round(child.y ?? 0) });
