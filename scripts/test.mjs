@@ -3,7 +3,7 @@
 // Usage: node scripts/test.mjs [--layer <name>]...
 import { execFileSync } from 'node:child_process';
 
-const LAYERS = ['static', 'unit', 'grammar', 'vscode'];
+const LAYERS = ['static', 'unit', 'grammar', 'vscode', 'ui-e2e'];
 const ci = process.env.CI === 'true' || process.env.CI === '1';
 
 const chosen = [];

@@ -163,6 +163,9 @@ export function alignForward(pieces: readonly string[], text: string, from = 0, 
   let cursor = from;
   for (const unit of toUnits(pieces)) {
     if (!unit.text || cursor >= to) continue;
+    // Whitespace matches only where it stands: searching ahead for a lone space (a SentencePiece tokenizer's dummy
+    // prefix `▁` before text that starts without one) would jump over the next word and misplace everything after.
+    if (!unit.text.trim() && !text.startsWith(unit.text, cursor)) continue;
     const hit = matchForward(text, unit.text, cursor, to);
     if (!hit) continue;
     for (let i = unit.first; i <= unit.last; i++) ranges[i] = hit;
@@ -183,7 +186,8 @@ export function alignBackward(pieces: readonly string[], text: string): { ranges
   let misses = 0;
   for (let u = units.length - 1; u >= 0 && cursor > 0; u--) {
     const unit = units[u];
-    const hit = unit.text ? matchBackward(text, unit.text, cursor, 0) : undefined;
+    const whitespaceElsewhere = !unit.text.trim() && !text.startsWith(unit.text, cursor - unit.text.length);
+    const hit = unit.text && !whitespaceElsewhere ? matchBackward(text, unit.text, cursor, 0) : undefined;
     if (!hit) {
       if (++misses > 3) break;
       continue;

@@ -14,6 +14,13 @@ describe('token alignment', () => {
     assert.deepEqual(shown, ['Hi', ' there', '\n', 'fr', 'iend', ' ', 'é', 'é', '!']);
   });
 
+  test('a lone dummy-prefix ▁ before text without a leading space does not jump ahead (chord-retrieval lines)', () => {
+    const text = 'Planner: Max has a bag.\nScout: Lucy has a toy.';
+    const pieces = ['▁', 'Pl', 'anner', ':', '▁Max', '▁has', '▁a', '▁bag', '.', '<0x0A>', 'Sc', 'out', ':', '▁Lucy', '▁has', '▁a', '▁toy', '.'];
+    const shown = alignForward(pieces, text).map((r) => (r ? text.slice(r.start, r.end) : undefined));
+    assert.deepEqual(shown, [undefined, 'Pl', 'anner', ':', ' Max', ' has', ' a', ' bag', '.', '\n', 'Sc', 'out', ':', ' Lucy', ' has', ' a', ' toy', '.']);
+  });
+
   test('byte-level BPE pieces (Ġ, Ċ) and special tokens', () => {
     const pieces = ['<|im_start|>', 'Hello', 'Ġworld', 'Ċ', '<|im_end|>'];
     assert.ok(isByteLevel(pieces));
