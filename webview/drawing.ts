@@ -55,7 +55,9 @@ export class GraphDrawing {
     g.append(svgEl('rect', { ...box, class: 'node-bg' }));
     // Blame as a translucent overlay: fill-opacity is an attribute, so no inline style (which the CSP forbids).
     if (node.blame > 0) g.append(svgEl('rect', { ...box, class: 'node-blame', 'fill-opacity': Math.min(1, 0.15 + 0.85 * node.blame) }));
-    const text = svgEl('text', { x: 12, y: node.height / 2, class: 'node-label', 'dominant-baseline': 'central' });
+    // Over a strong blame fill the theme's text colour can vanish (dark on dark red): switch to the contrasting one.
+    const strongFill = node.blame >= 0.5 ? ' on-blame' : '';
+    const text = svgEl('text', { x: 12, y: node.height / 2, class: `node-label${strongFill}`, 'dominant-baseline': 'central' });
     text.textContent = truncateLabel(node.label);
     const title = svgEl('title', {});
     title.textContent = node.agent !== undefined ? `${node.label}\nblame ${percent(node.blame)}${node.kind === 'agent' ? '\nclick: open the prompt' : ''}` : node.label;

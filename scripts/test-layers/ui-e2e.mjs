@@ -159,8 +159,19 @@ const STEPS = [
       await decorated.first().waitFor({ state: 'attached', timeout: 30_000 });
       const count = await decorated.count();
       // Colouring by token: nearly every attributed token of the input is placed and drawn (the lowest colour level
-      // too); a third is a floor that only a broken alignment of model pieces to the text falls under.
-      if (count < attributed / 3) throw new Error(`only ${count} decorated spans for ${attributed} attributed tokens: most tokens were not placed in the text`);
+      // too). Monaco merges adjacent ranges of the same colour into one element, so count covered width, not
+      // elements: the decorations must cover most of the text's width; a broken alignment of model pieces to the
+      // text leaves most of it uncovered.
+      const widthOf = async (locator) => {
+        let sum = 0;
+        for (let i = 0, n = await locator.count(); i < n; i++) sum += (await locator.nth(i).boundingBox())?.width ?? 0;
+        return sum;
+      };
+      const covered = await widthOf(decorated);
+      const textWidth = await widthOf(editor.locator('.view-lines .view-line > span'));
+      if (!(covered >= textWidth * 0.6)) {
+        throw new Error(`decorations (${count} elements) cover ${Math.round(covered)} px of ${Math.round(textWidth)} px of text: most of the ${attributed} attributed tokens were not placed`);
+      }
       // Hovering a coloured token explains it (L1, gradient·input, block).
       const box = await decorated.nth(Math.floor(count / 2)).boundingBox();
       if (!box) throw new Error('the decorated span has no position on screen');

@@ -51,7 +51,7 @@ export interface ViewEdge {
   kind: 'connection' | 'structural';
   /** The connection weight (signed for the grad·input strategies); absent when unweighted. */
   weight?: number;
-  /** Stroke width in pixels, from |weight| relative to the largest |weight| shown. */
+  /** Stroke width in pixels, from |weight| relative to the largest |weight| into the same node. */
   width: number;
   /** In the top-k attribution graph. */
   kept: boolean;

@@ -7,11 +7,17 @@ import { agentBlame } from '../../core/engine/backward';
 import type { RunFolderContents } from '../../core/engine/runFolder';
 import type { AttributionGraph, Trajectory } from '../../core/engine/types';
 
-/** The strongest connection weight at one end of an agent (by |weight|, over every sample of the run). */
+/**
+ * The strongest connection at one end of an agent, over every sample of the run. Raw weights are comparable only
+ * among the inputs of one call (their scale depends on the call), so "strongest" is by share: |weight| over the sum of
+ * |weight| of all connections into the same node.
+ */
 export interface StrongestConnection {
   /** The agent (or input such as `task.question`) at the other end. */
   other: string;
   weight: number;
+  /** |weight| / Σ |weight| of the connections into the receiving node, in [0, 1]. */
+  share: number;
   sampleId: string;
 }
 
@@ -51,12 +57,16 @@ function strongest(graphs: readonly AttributionGraph[], agent: string, direction
   let best: StrongestConnection | undefined;
   for (const g of graphs) {
     const nodes = new Map(g.nodes.map((n) => [n.id, n]));
-    for (const e of g.edges) {
-      if (e.kind !== 'connection' || e.weight === undefined) continue;
+    const connections = g.edges.filter((e) => e.kind === 'connection' && e.weight !== undefined);
+    const incomingTotal = new Map<string, number>();
+    for (const e of connections) incomingTotal.set(e.to, (incomingTotal.get(e.to) ?? 0) + Math.abs(e.weight!));
+    for (const e of connections) {
       const here = nodes.get(direction === 'in' ? e.to : e.from);
       const there = nodes.get(direction === 'in' ? e.from : e.to);
       if (here?.agent !== agent || !there) continue;
-      if (!best || Math.abs(e.weight) > Math.abs(best.weight)) best = { other: there.agent ?? there.label, weight: e.weight, sampleId: g.sampleId };
+      const total = incomingTotal.get(e.to) ?? 0;
+      const share = total > 0 ? Math.abs(e.weight!) / total : 0;
+      if (!best || share > best.share) best = { other: there.agent ?? there.label, weight: e.weight!, share, sampleId: g.sampleId };
     }
   }
   return best;
@@ -78,13 +88,18 @@ export function formatWeight(w: number): string {
   return Math.abs(w) >= 1e-3 ? w.toPrecision(3) : w.toExponential(2);
 }
 
+/** e.g. "83% of its input (w 8.85e-4)". */
+function connectionText(c: StrongestConnection): string {
+  return `${Math.round(c.share * 100)}% of its input (w ${formatWeight(c.weight)})`;
+}
+
 /** The lens titles, in order: blame (+ trajectories), incoming, outgoing, loss. */
 export function lensTitles(s: AgentRunSummary): { blame: string; incoming?: string; outgoing?: string; loss: string } {
   const pct = `${Math.round(s.blameShare * 100)}%`;
   return {
     blame: `AgentChord: blame ${pct} · ${s.trajectories.length}/${s.totalTrajectories} trajectories`,
-    ...(s.strongestIn ? { incoming: `strongest in: ${s.strongestIn.other} ${formatWeight(s.strongestIn.weight)}` } : {}),
-    ...(s.strongestOut ? { outgoing: `strongest out: → ${s.strongestOut.other} ${formatWeight(s.strongestOut.weight)}` } : {}),
+    ...(s.strongestIn ? { incoming: `strongest in: ${s.strongestIn.other} ${connectionText(s.strongestIn)}` } : {}),
+    ...(s.strongestOut ? { outgoing: `strongest out: → ${s.strongestOut.other} ${connectionText(s.strongestOut)}` } : {}),
     loss: s.lossSummary,
   };
 }

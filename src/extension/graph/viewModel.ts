@@ -245,7 +245,12 @@ async function layOut(draft: Draft, shareOf: Map<string, number>): Promise<{ nod
     draft.nodes.map((n) => ({ id: n.id, ...sizes.get(n.id)! })),
     sortedEdges.map((e, i) => ({ id: ids[i]!, from: e.from, to: e.to })),
   );
-  const maxWeight = Math.max(0, ...sortedEdges.map((e) => (e.kind === 'connection' && e.weight !== undefined ? Math.abs(e.weight) : 0)));
+  // Connection weights are comparable only among the inputs of one node (their scale depends on the call), so widths
+  // are relative to the strongest connection into the same node.
+  const maxWeightInto = new Map<string, number>();
+  for (const e of sortedEdges) {
+    if (e.kind === 'connection' && e.weight !== undefined) maxWeightInto.set(e.to, Math.max(maxWeightInto.get(e.to) ?? 0, Math.abs(e.weight)));
+  }
 
   const nodes = [...draft.nodes]
     .sort((a, b) => byCodeUnits(a.id, b.id))
@@ -258,7 +263,7 @@ async function layOut(draft: Draft, shareOf: Map<string, number>): Promise<{ nod
   const edges = sortedEdges.flatMap((e, i): ViewEdge[] => {
     const points = layout.edges.get(ids[i]!);
     if (!points) return []; // an end is missing from the graph (a damaged graphs.jsonl line)
-    return [{ id: ids[i]!, ...e, width: edgeWidth(e, maxWeight), points }];
+    return [{ id: ids[i]!, ...e, width: edgeWidth(e, maxWeightInto.get(e.to) ?? 0), points }];
   });
   return { nodes, edges, width: layout.width, height: layout.height };
 }

@@ -61,9 +61,17 @@ describe('graph view model: full mode (the agent DAG)', () => {
     close(edge(m, 'agent:critic', 'agent:writer').weight, (0.8 + 0.4 + 0.4) / 3);
     close(edge(m, 'agent:researcher', 'agent:writer').weight, (0.2 + 0.6 + 0.6) / 3);
     close(edge(m, 'input:task.question', 'agent:critic').weight, 0.1);
-    // The strongest connection (researcher's single block, weight 1) is the widest; the others in proportion.
+    // Widths are relative to the strongest connection into the same node (weights of different calls have different
+    // scales): the researcher's single block is its widest input, the critic's inputs are in proportion to each other.
     assert.equal(edge(m, 'input:task.question', 'agent:researcher').width, MAX_EDGE_WIDTH);
-    assert.equal(edge(m, 'input:task.question', 'agent:critic').width, MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * 0.1);
+    const intoCritic = Math.max(Math.abs(edge(m, 'input:task.question', 'agent:critic').weight!), Math.abs(edge(m, 'agent:researcher', 'agent:critic').weight!));
+    assert.ok(intoCritic > 0.1, 'the researcher is the critic\'s stronger input');
+    assert.equal(edge(m, 'agent:researcher', 'agent:critic').width, MAX_EDGE_WIDTH);
+    assert.equal(
+      edge(m, 'input:task.question', 'agent:critic').width,
+      Math.round((MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * (0.1 / intoCritic)) * 100) / 100,
+    );
+    assert.equal(edge(m, 'agent:critic', 'agent:writer').width, MAX_EDGE_WIDTH, 'the writer\'s stronger input');
     assert.equal(edge(m, 'input:task.question', 'agent:critic').kept, false, 'the critic keeps only its top-1 input, the researcher');
     assert.equal(edge(m, 'agent:critic', 'agent:writer').kept, true);
     assert.equal(edge(m, 'agent:writer', 'loss').width, UNWEIGHTED_EDGE_WIDTH);
