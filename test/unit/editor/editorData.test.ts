@@ -20,9 +20,20 @@ describe('CodeLens summaries', () => {
     // The storyteller is the output agent: every trajectory ends through it.
     assert.equal(story.blameShare, 1);
     assert.equal(story.trajectories.length, total);
-    // Its incoming weights are the connection edges into its calls; the strongest is the largest |weight|.
-    const weights = contents.graphs.flatMap((g) => g.edges.filter((e) => e.kind === 'connection' && e.weight !== undefined && g.nodes.find((n) => n.id === e.to)?.agent === 'storyteller').map((e) => e.weight!));
-    assert.equal(Math.abs(story.strongestIn!.weight), Math.max(...weights.map(Math.abs)));
+    // Its incoming connections are the edges into its calls; the strongest has the largest share of its call's inputs.
+    const shares = contents.graphs.flatMap((g) => {
+      const into = (to: string) => g.edges.filter((e) => e.kind === 'connection' && e.weight !== undefined && e.to === to);
+      return g.nodes
+        .filter((n) => n.agent === 'storyteller')
+        .flatMap((n) => {
+          const total = into(n.id).reduce((sum, e) => sum + Math.abs(e.weight!), 0);
+          return into(n.id).map((e) => ({ weight: e.weight!, share: Math.abs(e.weight!) / total }));
+        });
+    });
+    const best = shares.reduce((a, b) => (b.share > a.share ? b : a));
+    assert.equal(story.strongestIn!.share, best.share);
+    assert.equal(story.strongestIn!.weight, best.weight);
+    assert.match(lensTitles(story).incoming!, /^strongest in: \S+ \d+% of its input \(w -?\d/);
     assert.ok(['reporterA', 'reporterB', 'task.place'].includes(story.strongestIn!.other));
     assert.equal(story.strongestOut, undefined, 'the output agent feeds only the loss');
     const reporterB = summaries.get('reporterB')!;

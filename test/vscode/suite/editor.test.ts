@@ -78,7 +78,7 @@ describe('editor: CodeLens, token saliency, reviewable proposals', function () {
     const titles = lenses.map((l) => l.title);
     const total = s.run.trajectories.length;
     assert.ok(titles.includes(`AgentChord: blame 100% · ${total}/${total} trajectories`), titles.join(' | '));
-    assert.ok(titles.some((t) => /^strongest in: (reporterA|reporterB|task\.place) -?\d/.test(t)), titles.join(' | '));
+    assert.ok(titles.some((t) => /^strongest in: (reporterA|reporterB|task\.place) \d+% of its input \(w -?\d/.test(t)), titles.join(' | '));
     const failed = s.run.samples.filter((x) => x.loss).length;
     assert.ok(titles.some((t) => t.startsWith(`${failed}/${s.run.samples.length} samples failed: `)), titles.join(' | '));
     assert.ok(lenses.every((l) => l.line === 0));
