@@ -8,23 +8,18 @@
 // Run alone: node scripts/test.mjs --layer ui-e2e
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { provision } from '../provision-vscode.mjs';
+import { CHROMIUM, CHROMIUM_FLAGS, REPO, freePort, isolatedEnv, stopGroup, waitForServer } from './lib/vscodeServer.mjs';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.AGENTCHORD_CHROMIUM || '/usr/bin/chromium';
 const DEMO = join(REPO, 'examples', 'demo-blame');
 const ARTIFACTS = join(REPO, 'test-artifacts', 'ui');
 /** The agent the demo's backward pass blames (its planted fault), and every agent the graph must show. */
 const BLAMED_PROMPT = 'checker.chord.md';
 const AGENTS = ['planner', 'checker', 'scout', 'answerer'];
-const SERVER_START_TIMEOUT_MS = 60_000;
 /** Optimize on the demo takes ~4 s from the CLI; the extension host also starts the attribution backend. */
 const OPTIMIZE_TIMEOUT_MS = 4 * 60_000;
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const VIEWPORT = { width: 1600, height: 1000 };
 /**
  * Workspace settings that keep the screenshots about AgentChord: no chat panel on the right, no welcome page, no
@@ -381,60 +376,3 @@ function exactly(text) {
   return new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 }
 
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address();
-      probe.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** HOME, XDG folders and TMPDIR inside the run's scratch folder: nothing lands in ~ or /tmp. */
-function isolatedEnv(scratch) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
-  const dirs = { HOME: 'home', XDG_CONFIG_HOME: 'config', XDG_DATA_HOME: 'data', XDG_CACHE_HOME: 'cache', TMPDIR: 'tmp' };
-  for (const [k, sub] of Object.entries(dirs)) {
-    env[k] = join(scratch, sub);
-    mkdirSync(env[k], { recursive: true });
-  }
-  return { ...env, ORT_DISABLE_TELEMETRY: '1' };
-}
-
-function waitForServer(server, serverLog) {
-  return new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`VS Code server did not start in ${SERVER_START_TIMEOUT_MS / 1000} s`)), SERVER_START_TIMEOUT_MS);
-    server.stdout.on('data', (chunk) => {
-      serverLog.push(chunk.toString());
-      if (serverLog.join('').includes('Extension host agent listening on')) {
-        clearTimeout(timer);
-        resolveReady();
-      }
-    });
-    server.stderr.on('data', (chunk) => serverLog.push(chunk.toString()));
-    server.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`VS Code server exited with ${code} before listening:\n${serverLog.join('')}`));
-    });
-  });
-}
-
-/** SIGTERM to the server's process group, then SIGKILL to whatever is left after a few seconds. */
-async function stopGroup(child) {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // The group is gone.
-  }
-}

@@ -5,14 +5,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { format } from 'node:util';
 import { provision } from '../provision-vscode.mjs';
+import { CHROMIUM, CHROMIUM_FLAGS, REPO, freePort, isolatedEnv, stopGroup, waitForServer } from './lib/vscodeServer.mjs';
 
-const REPO = resolve(import.meta.dirname, '..', '..');
-const CHROMIUM = process.env.AGENTCHORD_CHROMIUM || '/usr/bin/chromium';
 const TESTS_INDEX = join(REPO, 'out', 'test', 'vscode', 'index.js');
 const FIXTURE_WORKSPACE = join(REPO, 'test', 'vscode', 'fixtures', 'workspace');
 const ARTIFACTS = join(REPO, 'test-artifacts', 'vscode');
@@ -27,16 +25,12 @@ const RESULT_PREFIX = 'AGENTCHORD_VSCODE_RESULT ';
 const UI_CHECKPOINT = 'AGENTCHORD_UI_CHECKPOINT';
 /** Whole run, server start to mocha's end (provisioning not included). */
 const RUN_TIMEOUT_MS = 5 * 60_000;
-const SERVER_START_TIMEOUT_MS = 60_000;
 /** Harmless offline noise (see the notes): kept in test-artifacts/vscode/exthost.log, not echoed. */
 const NOISE = new RegExp([
   '^\\[(AgentHost|AgentHost:remote|ChatModelSelection|AccountPolicyGate|Service Worker|reconnection-grace-time)\\]',
   'ENOTFOUND', 'Timed out waiting for authentication provider', '^\\s+at ',
   '^(Creating a socket|Resolving connection token|Resolved connection token|Updating additional builtin|Creation of workbench contribution)',
 ].join('|'));
-// Without the background-networking flags Chromium keeps trying to reach the internet.
-const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 export async function run({ ci }) {
   const totals = { passed: 0, failed: 0, skipped: 0 };
@@ -77,29 +71,6 @@ function prerequisiteProblem() {
   if (!existsSync(TESTS_INDEX)) return `${TESTS_INDEX} not built (node scripts/build.mjs)`;
   if (!existsSync(join(REPO, 'dist', 'extension.js'))) return 'dist/extension.js not built (node scripts/build.mjs)';
   return undefined;
-}
-
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** HOME, XDG folders and TMPDIR inside the run's scratch folder: nothing lands in ~ or /tmp. */
-function isolatedEnv(scratch, extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
-  const dirs = { HOME: 'home', XDG_CONFIG_HOME: 'config', XDG_DATA_HOME: 'data', XDG_CACHE_HOME: 'cache', TMPDIR: 'tmp' };
-  for (const [k, sub] of Object.entries(dirs)) {
-    env[k] = join(scratch, sub);
-    mkdirSync(env[k], { recursive: true });
-  }
-  return { ...env, ORT_DISABLE_TELEMETRY: '1', ...extra };
 }
 
 /** The trusted pass runs unless AGENTCHORD_VSCODE_GREP selects other suites only. */
@@ -220,25 +191,6 @@ function notReached() {
   return { passed: 0, failed: 1, skipped: 0 };
 }
 
-function waitForServer(server, serverLog) {
-  return new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`VS Code server did not start in ${SERVER_START_TIMEOUT_MS / 1000} s:\n${serverLog.join('')}`)), SERVER_START_TIMEOUT_MS);
-    const onData = (chunk) => {
-      serverLog.push(chunk.toString());
-      if (serverLog.join('').includes('Extension host agent listening on')) {
-        clearTimeout(timer);
-        resolveReady();
-      }
-    };
-    server.stdout.on('data', onData);
-    server.stderr.on('data', (chunk) => serverLog.push(chunk.toString()));
-    server.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`VS Code server exited with ${code} before listening:\n${serverLog.join('')}`));
-    });
-  });
-}
-
 /** The mocha counts printed by the test index; a missing line means the host never ran the suites. */
 function summarize(outcome, relayed) {
   const line = relayed.findLast((l) => l.startsWith(RESULT_PREFIX));
@@ -252,25 +204,6 @@ function summarize(outcome, relayed) {
   // An exit code of 1 with no failing test (run() threw for another reason) still fails the layer.
   const extra = outcome !== 0 && counts.failed === 0 ? 1 : 0;
   return { passed: counts.passed, failed: counts.failed + extra, skipped: counts.skipped };
-}
-
-/** SIGTERM to the server's process group, then SIGKILL to whatever is left after a few seconds. */
-async function stopGroup(child) {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const timedOut = await Promise.race([exited.then(() => false), new Promise((r) => setTimeout(() => r(true), 5000))]);
-  try {
-    process.kill(-child.pid, timedOut ? 'SIGKILL' : 0);
-    if (!timedOut) await new Promise((r) => setTimeout(r, 500));
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // The group is gone.
-  }
 }
 
 /** Files the VSIX must hold (paths inside the archive), beyond every grammar that package.json contributes. */

@@ -34,8 +34,11 @@ async function makeStoriesRun(folder: string): Promise<StoriesRun> {
     maxBuffer: 64 * 1024 * 1024,
   });
   const runDir = (JSON.parse(stdout) as { run: string }).run;
-  await waitFor('the stories system to load', () => api.systems.get(systemFile)?.result.system, 30_000);
-  await waitFor('the run to be listed as finished', () => api.runs.latest(systemFile, true)?.dir === runDir, 30_000);
+  // The file watcher finds the new system too, but late on a busy machine: these tests are about the editor features,
+  // not the watcher (the systems-view suite tests that), so look for it at once.
+  await api.systems.scan();
+  await waitFor('the stories system to load', () => api.systems.get(systemFile)?.result.system, 60_000);
+  await waitFor('the run to be listed as finished', () => api.runs.latest(systemFile, true)?.dir === runDir, 60_000);
   return { api, dir, systemFile, runDir, run: RunFolder.open(runDir).read(), prompt: (agent) => join(dir, 'prompts', `${agent}.chord.md`) };
 }
 
