@@ -117,8 +117,35 @@ function linear(g: Graph, w: Weights, x: Value, name: string, outDim: number, in
   return g.gemm(x, weight, b, { transB: true });
 }
 
-/** The decoder stack on embeddings x [T, hidden]; returns the final hidden states (before the last norm) and the KV cache. */
-function decoder(inp: GraphInputs, spec: TransformerSpec, x: Value, mode: 'forward' | 'gradient'): { hidden: Value; presents: Array<{ key: Value; value: Value }> } {
+/** Rows of x (float16 rows are gathered in float32: ORT has no float16 ScatterND-add, which the gather's gradient uses). */
+function gatherRows(g: Graph, x: Value, rows: Value): Value {
+  return x.dtype === 'float16' ? g.cast(g.gather(g.cast(x, 'float32'), rows, 0), 'float16') : g.gather(x, rows, 0);
+}
+
+/** The mask rows of the queries at `rows` ([R] positions of the tail), in the grouped order g*R + r: rows g*T + rows[r]. */
+function maskRows(inp: GraphInputs, rows: Value, groups: number): Value {
+  const { g, ids, mask } = inp;
+  const groupStarts = g.mul(g.constant('int64', [groups, 1], Array.from({ length: groups }, (_, k) => k)), g.shapeOf(ids)); // [G, 1]: g*T
+  const index = g.reshape(g.add(groupStarts, g.unsqueeze(rows, [0])), [-1], [`${groups}*R`]);
+  return g.gather(mask, index, 0);
+}
+
+/**
+ * The decoder stack on embeddings x [T, hidden]; returns the final hidden states (before the last norm) of
+ * `outputRows` ([R] int64 positions; all T rows when not given) and the KV cache.
+ *
+ * Only some rows' final states are ever used (the last row's logits when prefilling or caching a prefix, the target
+ * rows' in the gradient graph), and the last layer's output at a row depends on the other rows only through their
+ * keys and values. So the last layer computes keys and values for all T rows, but queries, attention, o_proj and the
+ * MLP for the output rows alone: in a 6-layer model that is most of a sixth of the work skipped, forward and backward.
+ */
+function decoder(
+  inp: GraphInputs,
+  spec: TransformerSpec,
+  x: Value,
+  mode: 'forward' | 'gradient',
+  outputRows?: Value,
+): { hidden: Value; presents: Array<{ key: Value; value: Value }> } {
   const { g, w, past, cos, sin, mask } = inp;
   const c = spec.config;
   const [H, hd, nH, kvH] = [c.hiddenSize, c.headDim, c.numHeads, c.numKvHeads];
@@ -127,44 +154,45 @@ function decoder(inp: GraphInputs, spec: TransformerSpec, x: Value, mode: 'forwa
   let h = x;
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
+    const rows = l === c.numLayers - 1 ? outputRows : undefined; // the query rows: all T, or R in the last layer
+    const queryDim = rows ? 'R' : 'T';
     const normed = rmsNorm(g, h, w.get(`${p}.input_layernorm.weight`, [H]), c.rmsNormEps);
-    let q = g.reshape(linear(g, w, normed, `${p}.self_attn.q_proj`, nH * hd, H, c.attentionBias), [-1, nH, hd], ['T', nH, hd]);
+    const queryIn = rows ? gatherRows(g, normed, rows) : normed;
+    let q = g.reshape(linear(g, w, queryIn, `${p}.self_attn.q_proj`, nH * hd, H, c.attentionBias), [-1, nH, hd], [queryDim, nH, hd]);
     let k = g.reshape(linear(g, w, normed, `${p}.self_attn.k_proj`, kvH * hd, H, c.attentionBias), [-1, kvH, hd], ['T', kvH, hd]);
     const v = g.reshape(linear(g, w, normed, `${p}.self_attn.v_proj`, kvH * hd, H, c.attentionBias), [-1, kvH, hd], ['T', kvH, hd]);
     if (c.qkNorm) {
       q = rmsNorm(g, q, w.get(`${p}.self_attn.q_norm.weight`, [hd]), c.rmsNormEps);
       k = rmsNorm(g, k, w.get(`${p}.self_attn.k_norm.weight`, [hd]), c.rmsNormEps);
     }
-    q = rope(g, q, cos, sin, hd);
+    q = rows ? rope(g, q, g.gather(cos, rows, 0), g.gather(sin, rows, 0), hd) : rope(g, q, cos, sin, hd);
     k = rope(g, k, cos, sin, hd);
     const newKey = g.transpose(k, [1, 0, 2]); // [kvH, T, hd]
     const newValue = g.transpose(v, [1, 0, 2]);
     // GQA without repeating K/V: the query heads sharing a KV head are stacked into one matrix per KV head.
     // Query head n uses KV head floor(n / groups), as transformers' repeat_kv does.
     const scaledQ = g.mul(q, g.scalar(1 / Math.sqrt(hd), q.dtype));
-    const qGrouped = g.reshape(g.transpose(g.reshape(scaledQ, [-1, kvH, groups, hd], ['T', kvH, groups, hd]), [1, 2, 0, 3]), [kvH, -1, hd], [kvH, `${groups}*T`, hd]);
-    let context: Value; // [kvH, G*T, hd]
+    const qGrouped = g.reshape(g.transpose(g.reshape(scaledQ, [-1, kvH, groups, hd], [queryDim, kvH, groups, hd]), [1, 2, 0, 3]), [kvH, -1, hd], [kvH, `${groups}*${queryDim}`, hd]);
+    const key = g.concat([past[l].key, newKey], 1); // [kvH, P+T, hd]
+    const value = g.concat([past[l].value, newValue], 1);
+    let scores: Value; // [kvH, G*Q, P+T], Q = queryDim
     if (mode === 'forward') {
-      const key = g.concat([past[l].key, newKey], 1); // [kvH, P+T, hd]
-      const value = g.concat([past[l].value, newValue], 1);
       presents.push({ key, value });
-      const probs = g.softmax(g.add(g.matmul(qGrouped, g.transpose(key, [0, 2, 1])), mask), -1);
-      context = g.matmul(probs, value);
+      scores = g.matmul(qGrouped, g.transpose(key, [0, 2, 1]));
     } else {
-      // The cached and the new keys are multiplied separately, so that the backward pass computes key/value
-      // gradients only for the T new positions, not for the P cached ones (constants).
-      const scoresPast = g.matmul(qGrouped, g.transpose(past[l].key, [0, 2, 1])); // [kvH, G*T, P]
-      const scoresNew = g.matmul(qGrouped, g.transpose(newKey, [0, 2, 1])); // [kvH, G*T, T]
-      const probs = g.softmax(g.add(g.concat([scoresPast, scoresNew], -1), mask), -1);
-      const lengths = g.concat([g.slice(g.shapeOf(past[l].key), [1], [2], [0]), g.slice(g.shapeOf(newKey), [1], [2], [0])], 0);
-      const [probsPast, probsNew] = g.split(probs, lengths, -1, [
-        [kvH, `${groups}*T`, 'P'],
-        [kvH, `${groups}*T`, 'T'],
-      ]);
-      context = g.add(g.matmul(probsPast, past[l].value), g.matmul(probsNew, newValue));
+      // Scores against the cached and the new keys are multiplied separately, so that the backward pass computes
+      // key gradients only for the T new positions (the P cached keys are constants): a concatenation copy of the
+      // scores instead of P wasted rows of dS/dkey.
+      const scoresPast = g.matmul(qGrouped, g.transpose(past[l].key, [0, 2, 1])); // [kvH, G*Q, P]
+      const scoresNew = g.matmul(qGrouped, g.transpose(newKey, [0, 2, 1])); // [kvH, G*Q, T]
+      scores = g.concat([scoresPast, scoresNew], -1);
     }
-    const merged = g.reshape(g.transpose(g.reshape(context, [kvH, groups, -1, hd], [kvH, groups, 'T', hd]), [2, 0, 1, 3]), [-1, nH * hd], ['T', nH * hd]);
-    h = g.add(h, linear(g, w, merged, `${p}.self_attn.o_proj`, H, nH * hd));
+    // One probability matrix, multiplied by all values at once: splitting it (to skip the value gradient of the
+    // cached rows) would keep two more [G*T, P+T] copies per layer alive for the backward pass.
+    const probs = g.softmax(g.add(scores, rows ? maskRows(inp, rows, groups) : mask), -1);
+    const context = g.matmul(probs, value); // [kvH, G*Q, hd]
+    const merged = g.reshape(g.transpose(g.reshape(context, [kvH, groups, -1, hd], [kvH, groups, queryDim, hd]), [2, 0, 1, 3]), [-1, nH * hd], [queryDim, nH * hd]);
+    h = g.add(rows ? gatherRows(g, h, rows) : h, linear(g, w, merged, `${p}.self_attn.o_proj`, H, nH * hd));
 
     const normed2 = rmsNorm(g, h, w.get(`${p}.post_attention_layernorm.weight`, [H]), c.rmsNormEps);
     const gate = linear(g, w, normed2, `${p}.mlp.gate_proj`, c.intermediateSize, H);
@@ -196,9 +224,9 @@ export function buildForwardGraph(spec: TransformerSpec, options: { allLogits?: 
   const c = spec.config;
   const embed = w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]);
   const x = options.inputEmbeds ? g.input('embeds', spec.dtype, ['T', c.hiddenSize]) : g.gather(embed, inp.ids, 0);
-  const { hidden, presents } = decoder(inp, spec, x, 'forward');
-  const rows = options.allLogits ? hidden : g.slice(hidden, [-1], [Number.MAX_SAFE_INTEGER], [0]);
-  g.output(widen(g, lmHead(inp, spec, rows, embed)), 'logits');
+  const lastRow = options.allLogits ? undefined : g.sub(g.shapeOf(inp.ids), g.int64s([1])); // [1]: T-1
+  const { hidden, presents } = decoder(inp, spec, x, 'forward', lastRow);
+  g.output(widen(g, lmHead(inp, spec, hidden, embed)), 'logits');
   presents.forEach(({ key, value }, l) => {
     g.output(key, `present_key_${l}`);
     g.output(value, `present_value_${l}`);
@@ -215,10 +243,8 @@ export function buildGradientGraph(spec: TransformerSpec, options: { saliencyL2?
   const targetIds = g.input('target_ids', 'int64', ['R']);
   const embed = w.get('model.embed_tokens.weight', [c.vocabSize, c.hiddenSize]);
   const e = g.gather(embed, inp.ids, 0); // [T, hidden]: what S is differentiated against
-  const { hidden } = decoder(inp, spec, e, 'gradient');
-  // (The rows are gathered in float32: ORT has no float16 ScatterND-add, which the gather's gradient uses.)
-  const rows = g.cast(g.gather(widen(g, hidden), targetRows, 0), hidden.dtype);
-  const logits = lmHead(inp, spec, rows, embed); // [R, vocab]
+  const { hidden } = decoder(inp, spec, e, 'gradient', targetRows); // [R, hidden]
+  const logits = lmHead(inp, spec, hidden, embed); // [R, vocab]
   const picked = g.gatherElements(g.logSoftmax(widen(g, logits), -1), g.unsqueeze(targetIds, [1]), 1); // [R, 1]
   const logProb = g.reduceSum(picked, [0, 1], false);
   const [grad] = differentiate(g, logProb, [e]);

@@ -21,7 +21,7 @@ import { cachedGraph, modelDirIdentity } from './graphCache';
 import type { LoadedModel, LoadedModelInfo, LoadModelOptions } from './types';
 
 /** Bump when the graph builders change, so cached graphs are rebuilt. */
-const GRAPH_VERSION = 3;
+const GRAPH_VERSION = 6;
 
 /** Options for tests and benchmarks, beyond what the server passes. */
 export interface LoadModelExtras {
@@ -49,8 +49,25 @@ export async function loadModel(dir: string, options: LoadModelOptions & LoadMod
     // ORT's fusions (e.g. x*sigmoid(x) -> QuickGelu) create float-only contrib ops: float64 (tests) stays at 'basic'.
     graphOptimizationLevel: dtype === 'float64' ? 'basic' : 'all',
     intraOpNumThreads: options.threads ?? availableParallelism(),
-    // The graphs point into the model folder's safetensors files (external data, relative names).
-    extra: { session: { model_external_initializers_file_folder_path: modelDir } },
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    // Every run has new shapes (T, P), so ORT's memory pattern (planned from the previous run's shapes) rarely
+    // applies and only holds a second set of buffers: off, -180 MiB peak RSS on the attribution benchmark.
+    enableMemPattern: false,
+    extra: {
+      session: {
+        // The graphs point into the model folder's safetensors files (external data, relative names).
+        model_external_initializers_file_folder_path: modelDir,
+        // Prepacking copies every weight into MLAS's GEMM layout (a second copy of the model in RAM, and slower
+        // session creation); packing per call costs O(K*N) against the GEMM's O(M*K*N) for M in the hundreds.
+        // Measured: -100 to -250 MiB peak RSS, same compute time.
+        disable_prepacking: '1',
+        // Idle intra-op threads sleep instead of spinning between the graph's many small ops: on a shared
+        // machine spinning burnt ~30% more CPU for the same work (the PyTorch reference runs with
+        // OMP_WAIT_POLICY=PASSIVE for the same reason).
+        'intra_op.allow_spinning': '0',
+      },
+    },
   };
   const identity = modelDirIdentity(modelDir);
   const session = async (kind: string, build: () => Graph) => {
