@@ -88,7 +88,9 @@ export interface ModelTokenizerInfo {
   hasChatTemplate: boolean;
 }
 
-export interface ModelInfo {
+/** A loaded model as the runtime describes it (src/backend/runtime/types.ts uses this type too). */
+export interface LoadedModelInfo {
+  /** Absolute model folder. */
   dir: string;
   modelType: string;
   device: Device;
@@ -97,6 +99,10 @@ export interface ModelInfo {
   numLayers: number;
   hiddenSize: number;
   maxPositions: number;
+}
+
+/** What the backend reports of a loaded model: the runtime's description plus its tokenizer's. */
+export interface ModelInfo extends LoadedModelInfo {
   tokenizer: ModelTokenizerInfo;
 }
 

@@ -2,20 +2,11 @@
  * What the backend process (server, CLI `attribute`/`generate`) needs from a loaded model.
  * Implemented in ./loadModel.ts over ONNX Runtime graphs built by ../onnx.
  */
-import type { AttributionRequest, AttributionResult, Device, DeviceChoice, GenerateOptions, GenerateResult } from '../../protocol/attribution';
+import type { AttributionRequest, AttributionResult, DeviceChoice, GenerateOptions, GenerateResult } from '../../protocol/attribution';
+import type { LoadedModelInfo } from '../../protocol/backend';
 import type { ModelTokenizer } from '../tokenizer/types';
 
-export interface LoadedModelInfo {
-  /** Absolute model folder. */
-  dir: string;
-  modelType: string;
-  device: Device;
-  dtype: 'float32' | 'float16';
-  vocabSize: number;
-  numLayers: number;
-  hiddenSize: number;
-  maxPositions: number;
-}
+export type { LoadedModelInfo };
 
 export interface LoadModelOptions {
   device: DeviceChoice;
