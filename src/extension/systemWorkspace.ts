@@ -56,6 +56,7 @@ export class SystemWorkspace implements vscode.Disposable {
       anyFile.onDidCreate((uri) => {
         if (isIgnored(uri)) return;
         if (isSystemFile(uri.fsPath)) void this.validateNow(uri.fsPath);
+        else void this.discoverBelow(uri);
         this.revalidateAllSoon();
       }),
     );
@@ -88,6 +89,22 @@ export class SystemWorkspace implements vscode.Disposable {
     for (const file of [...this.entries.keys()]) if (!found.has(file)) this.entries.delete(file);
     await Promise.all([...found].map((file) => this.validateNow(file, false)));
     this.changed.fire(undefined);
+  }
+
+  /**
+   * A created folder (copied, unzipped, checked out) may hold systems. File watchers report a new folder's children
+   * only sometimes (VS Code folds them into the folder's own event), so look inside it.
+   */
+  private async discoverBelow(uri: vscode.Uri): Promise<void> {
+    let isFolder = false;
+    try {
+      isFolder = (await vscode.workspace.fs.stat(uri)).type === vscode.FileType.Directory;
+    } catch {
+      return; // gone again
+    }
+    if (!isFolder) return;
+    const found = await vscode.workspace.findFiles(new vscode.RelativePattern(uri, `**/${SYSTEM_FILE_NAME}`), EXCLUDE_GLOB);
+    await Promise.all(found.filter((u) => u.scheme === 'file' && !this.entries.has(u.fsPath)).map((u) => this.validateNow(u.fsPath)));
   }
 
   /** Validates a system file after the typing pause. */
