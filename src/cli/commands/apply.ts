@@ -5,10 +5,10 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { applyChanges, ApplyError, changedSinceProposal, planApply } from '../../core/optimizer/apply';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
+import { parseOptions } from '../parseOptions';
 
 const HELP = `Usage: agentchord apply <run> [--step <n>] [--yes] [--json]
 
@@ -46,13 +46,11 @@ function terminalIO(): ApplyIO {
 }
 
 export async function runApply(args: string[], io: ApplyIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args, strict: true, allowPositionals: true, options: { step: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } } });
-  } catch (err) {
-    throw new CliError(`apply: ${(err as Error).message} (see 'agentchord apply --help')`);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseOptions('apply', {
+    args,
+    allowPositionals: true,
+    options: { step: { type: 'string' }, yes: { type: 'boolean' }, json: { type: 'boolean' } },
+  });
   if (positionals.length !== 1) throw new CliError('apply: expected one run folder (see \'agentchord apply --help\')');
   const step = values.step === undefined ? undefined : Number(values.step);
   if (step !== undefined && !(Number.isInteger(step) && step >= 0)) throw new CliError(`apply: --step must be an integer >= 0, got '${values.step}'`);

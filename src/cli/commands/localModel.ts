@@ -1,7 +1,8 @@
 /** What `attribute` and `generate` share: the --model/--device/--cache-dir options and loading the model in-process. */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseOptions } from '../parseOptions';
 import * as ort from 'onnxruntime-node';
 import type { DeviceChoice } from '../../protocol/attribution';
 import { DeviceUnavailableError, parseDeviceChoice } from '../../backend/runtime/device';
@@ -22,13 +23,9 @@ const modelOptions = {
   verbose: { type: 'boolean' },
 } as const;
 
-/** node:util parseArgs with the shared model options; a usage mistake becomes a CliError (exit 2) naming the command. */
+/** The command's options plus the shared model options (--model, --device, --cache-dir, --verbose). */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(command: string, args: string[], options: T) {
-  try {
-    return parseArgs({ args, options: { ...modelOptions, ...options }, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    throw new CliError(`${command}: ${(err as Error).message} (see 'agentchord ${command} --help')`);
-  }
+  return parseOptions(command, { args, options: { ...modelOptions, ...options } }).values;
 }
 
 /** Loads --model on --device; bad input (folder, files, device) is a CliError naming the option or file. */

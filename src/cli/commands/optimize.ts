@@ -5,7 +5,6 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { makeAttributor } from '../../core/engine/attribution';
@@ -19,6 +18,7 @@ import type { SystemConfig } from '../../core/system/types';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { progressLine } from './progressLine';
+import { parseOptions } from '../parseOptions';
 
 const HELP = `Usage: agentchord optimize [dir] [options]
 
@@ -126,26 +126,21 @@ function print(r: OptimizeResult, json: boolean, write: (text: string) => void):
 }
 
 function parse(args: string[]) {
-  try {
-    return parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        split: { type: 'string', default: 'train' },
-        steps: { type: 'string' },
-        'batch-size': { type: 'string' },
-        'no-acceptance-test': { type: 'boolean' },
-        resume: { type: 'string' },
-        'max-calls': { type: 'string' },
-        'max-tokens': { type: 'string' },
-        'max-cost': { type: 'string' },
-        json: { type: 'boolean' },
-      },
-    });
-  } catch (err) {
-    throw new CliError(`optimize: ${(err as Error).message} (see 'agentchord optimize --help')`);
-  }
+  return parseOptions('optimize', {
+    args,
+    allowPositionals: true,
+    options: {
+      split: { type: 'string', default: 'train' },
+      steps: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'no-acceptance-test': { type: 'boolean' },
+      resume: { type: 'string' },
+      'max-calls': { type: 'string' },
+      'max-tokens': { type: 'string' },
+      'max-cost': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
 }
 
 function positiveInt(flag: string, value: string | undefined): number | undefined {

@@ -3,12 +3,12 @@
  * with --html, also the self-contained HTML report (graphs and token heat maps), written atomically.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { RunFolder } from '../../core/engine/runFolder';
 import { formatSummary, renderHtmlReport, summarizeRun } from '../../core/report';
 import { writeFileAtomic } from '../../core/util/atomicWrite';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
+import { parseOptions } from '../parseOptions';
 
 const HELP = `Usage: agentchord report <run> [--json] [--html <file>] [--note <text>]...
 
@@ -29,17 +29,11 @@ export const reportCommand: Command = {
 
 /** The command, printing through `out` (tests capture it). */
 export async function runReport(args: string[], out: (text: string) => void): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, html: { type: 'string' }, note: { type: 'string', multiple: true } },
-    });
-  } catch (err) {
-    throw new CliError(`report: ${(err as Error).message} (see 'agentchord report --help')`);
-  }
+  const parsed = parseOptions('report', {
+    args,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, html: { type: 'string' }, note: { type: 'string', multiple: true } },
+  });
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('report: expected one run folder (see \'agentchord report --help\')');
   let contents;

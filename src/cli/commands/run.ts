@@ -4,17 +4,17 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { loadDataset, makeAttributor, makeModelResolver, runForward, type SampleRun, type Split } from '../../core/engine/forward';
 import { inProcessBackend } from '../../core/engine/inProcessBackend';
-import { RunFolder } from '../../core/engine/runFolder';
+import { RunFolder, manifestAttribution } from '../../core/engine/runFolder';
 import { envApiKeyResolver } from '../../core/llm/openaiProvider';
 import { formatProblem, loadSystemFile, SYSTEM_FILE_NAME, type SystemConfig } from '../../core/system';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { progressLine } from './progressLine';
+import { parseOptions } from '../parseOptions';
 
 const HELP = `Usage: agentchord run [dir] [--split train|validation|test] [--limit n] [--concurrency n] [--no-attribution] [--json]
 
@@ -81,23 +81,17 @@ export const runCommand: Command = {
   summary: 'run the system on a dataset split and record every call with its connection weights',
   help: HELP,
   async run(args: string[]): Promise<number> {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: {
-          split: { type: 'string', default: 'train' },
-          limit: { type: 'string' },
-          concurrency: { type: 'string' },
-          'no-attribution': { type: 'boolean' },
-          json: { type: 'boolean' },
-        },
-        allowPositionals: true,
-        strict: true,
-      });
-    } catch (err) {
-      throw new CliError(`run: ${(err as Error).message} (see 'agentchord run --help')`);
-    }
+    const parsed = parseOptions('run', {
+      args,
+      options: {
+        split: { type: 'string', default: 'train' },
+        limit: { type: 'string' },
+        concurrency: { type: 'string' },
+        'no-attribution': { type: 'boolean' },
+        json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+    });
     const { values, positionals } = parsed;
     if (positionals.length > 1) throw new CliError(`run: expected at most one folder, got ${positionals.join(' ')}`);
     const split = values.split as Split;
@@ -119,18 +113,12 @@ export const runCommand: Command = {
     const backend = inProcessBackend({ cacheDir: defaultCacheDir() });
     const attributionOff = values['no-attribution'] === true;
     const attributor = attributionOff ? undefined : makeAttributor(system, backend);
-    const attributionModel = system.attribution.model;
     const folder = RunFolder.create(system.dir, {
       systemFile: system.file,
       kind: 'run',
       status: 'running',
       dataset: { split, file: system.datasets[split]!, samples: samples.length },
-      attribution: {
-        ...(attributor ? { model: attributionModel } : {}),
-        strategy: system.attribution.strategy,
-        topK: system.attribution.topK,
-        surrogate: attributor !== undefined && system.agents.some((a) => a.model !== attributionModel),
-      },
+      attribution: manifestAttribution(system, attributor !== undefined),
       usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
     });
 

@@ -26,7 +26,7 @@ import { estimateOptimization, type RunEstimate } from './estimate';
 import { runForward, type ForwardOptions, type SampleRun } from './forward';
 import type { Attributor } from './attribution';
 import type { ModelResolver } from './models';
-import { RunFolder } from './runFolder';
+import { RunFolder, manifestAttribution } from './runFolder';
 import type { AgentCall, Checkpoint, Proposal, RunManifest, SampleOutcome, Trajectory } from './types';
 
 export interface OptimizeOptions {
@@ -128,12 +128,7 @@ export async function optimize(o: OptimizeOptions): Promise<OptimizeResult> {
       kind: 'optimize',
       status: 'running',
       dataset: { split, file: system.datasets[split]!, samples: train.length },
-      attribution: {
-        model: system.attribution.model,
-        strategy: system.attribution.strategy,
-        topK: system.attribution.topK,
-        surrogate: system.attribution.model !== undefined && system.agents.some((a) => a.model !== system.attribution.model),
-      },
+      attribution: manifestAttribution(system),
       usage: { ...NOTHING_SPENT },
     });
   folder.updateManifest({ status: 'running', error: undefined });

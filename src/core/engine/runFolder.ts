@@ -22,6 +22,22 @@ import {
   type SampleOutcome,
   type Trajectory,
 } from './types';
+import type { SystemConfig } from '../system/types';
+
+/**
+ * The manifest's attribution settings for a run of `system`. `attributed` false: weights were not computed (no
+ * attribution model, or turned off), so no model is named and nothing is a surrogate.
+ */
+export function manifestAttribution(system: SystemConfig, attributed = system.attribution.model !== undefined): RunManifest['attribution'] {
+  const model = attributed ? system.attribution.model : undefined;
+  return {
+    ...(model !== undefined ? { model } : {}),
+    strategy: system.attribution.strategy,
+    topK: system.attribution.topK,
+    // Agents on another model than the attribution model are explained by it as a teacher-forced surrogate.
+    surrogate: model !== undefined && system.agents.some((a) => a.model !== model),
+  };
+}
 
 /** `<workspace>/.agentchord/runs`. */
 export function runsDirFor(workspaceDir: string): string {

@@ -7,6 +7,7 @@ import { openEngineSession } from './engineSession';
 import type { CommandDeps, RunCommandResult } from './optimize';
 import { showRunResult } from './results';
 import { chooseSystem } from './target';
+import { manifestAttribution } from '../../core/engine/runFolder';
 
 export const ATTRIBUTE_LAST_RUN_COMMAND = 'agentchord.attributeLastRun';
 
@@ -64,12 +65,7 @@ async function attributeLastRun(deps: CommandDeps, args: { uri?: vscode.Uri | st
     if (existsSync(file)) copyFileSync(file, join(runDir, PREVIOUS_ATTRIBUTION_FILE));
     await writeFileAtomic(file, results.map((r) => JSON.stringify(r) + '\n').join(''));
     folder.updateManifest({
-      attribution: {
-        model: system.attribution.model,
-        strategy: system.attribution.strategy,
-        topK: system.attribution.topK,
-        surrogate: system.agents.some((a) => a.model !== system.attribution.model),
-      },
+      attribution: manifestAttribution(system, true),
     });
     await session.done();
     runs.fireRunFinished(runDir);

@@ -11,6 +11,7 @@ import { openEngineSession } from './engineSession';
 import type { Jobs } from './job';
 import { showRunResult } from './results';
 import { chooseSystem } from './target';
+import { manifestAttribution } from '../../core/engine/runFolder';
 
 export const OPTIMIZE_COMMAND = 'agentchord.optimize';
 export const RUN_COMMAND = 'agentchord.run';
@@ -166,12 +167,7 @@ export async function runCommand(deps: CommandDeps, args: RunArgs): Promise<RunC
       kind: 'run',
       status: 'running',
       dataset: { split, file: system.datasets[split]!, samples: samples.length },
-      attribution: {
-        ...(session.attributor ? { model: system.attribution.model } : {}),
-        strategy: system.attribution.strategy,
-        topK: system.attribution.topK,
-        surrogate: session.attributor !== undefined && system.agents.some((a) => a.model !== system.attribution.model),
-      },
+      attribution: manifestAttribution(system, session.attributor !== undefined),
       usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
     });
     runDir = folder.dir;

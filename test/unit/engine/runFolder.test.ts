@@ -5,7 +5,8 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDataset } from '../../../src/core/engine/dataset';
-import { RunFolder, runsDirFor } from '../../../src/core/engine/runFolder';
+import { RunFolder, manifestAttribution, runsDirFor } from '../../../src/core/engine/runFolder';
+import type { SystemConfig } from '../../../src/core/system/types';
 import { RUN_FILES, type Proposal, type SampleOutcome } from '../../../src/core/engine/types';
 import { appendBlocks, renderBlocks, taskBlock, agentBlock, toolBlock, attributedOutput } from '../../../src/core/engine/blocks';
 
@@ -68,5 +69,23 @@ describe('blocks', () => {
     const again = appendBlocks({ text, blocks }, [toolBlock({ id: 'call_0', name: 'f', arguments: '{}', result: 'r1' }, 'c3'), toolBlock({ id: 'call_0', name: 'f', arguments: '{}', result: 'r2' }, 'c4')]);
     assert.deepEqual(again.blocks.slice(3).map((b) => b.id), ['tool:call_0', 'tool:call_0#2'], 'reused tool-call ids stay distinct');
     assert.equal(attributedOutput({ output: '', toolCalls: [{ id: 'c', name: 'add', arguments: '{"a":1}', result: '' }] }), 'add({"a":1})');
+  });
+});
+
+describe('manifestAttribution', () => {
+  const system = (attributionModel: string | undefined, agentModels: string[]) =>
+    ({
+      attribution: { model: attributionModel, strategy: 'max_grad_input', topK: 2 },
+      agents: agentModels.map((model, i) => ({ name: `a${i}`, model })),
+    }) as unknown as SystemConfig;
+
+  test('names the model and flags a surrogate when an agent runs on another model', () => {
+    assert.deepEqual(manifestAttribution(system('local', ['local', 'gpt'])), { model: 'local', strategy: 'max_grad_input', topK: 2, surrogate: true });
+    assert.deepEqual(manifestAttribution(system('local', ['local'])), { model: 'local', strategy: 'max_grad_input', topK: 2, surrogate: false });
+  });
+
+  test('without attribution (no model, or turned off) no model is named and nothing is a surrogate', () => {
+    assert.deepEqual(manifestAttribution(system(undefined, ['gpt'])), { strategy: 'max_grad_input', topK: 2, surrogate: false });
+    assert.deepEqual(manifestAttribution(system('local', ['gpt']), false), { strategy: 'max_grad_input', topK: 2, surrogate: false });
   });
 });

@@ -4,13 +4,13 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadMultiwozEvalData, type MultiwozEvalData } from '../../../benchmarks/multiwoz/data';
 import { evaluateMultiwoz, type MultiwozScores } from '../../../benchmarks/multiwoz/evaluator';
 import { MultiwozInputError } from '../../../benchmarks/multiwoz/normalise';
 import { predictionsFromRunFolder } from '../../../benchmarks/multiwoz/runConversion';
 import { CliError } from '../../cliError';
 import type { Command } from '../../command';
+import { parseOptions } from '../../parseOptions';
 
 const HELP = `Usage: agentchord eval multiwoz --predictions <file> [--json] [--data <dir>]
        agentchord eval multiwoz --run <run dir> [--output-agent <name>] [--label <label>] [--save <file>] [--json] [--data <dir>]
@@ -46,25 +46,18 @@ export const multiwozEval: Command = {
   summary: 'MultiWOZ Inform / Success / DST of a predictions file or of a run of examples/multiwoz',
   help: HELP,
   async run(args: string[]): Promise<number> {
-    let values: { predictions?: string; run?: string; 'output-agent'?: string; label?: string; save?: string; json?: boolean; data?: string };
-    try {
-      values = parseArgs({
-        args,
-        options: {
-          predictions: { type: 'string' },
-          run: { type: 'string' },
-          'output-agent': { type: 'string', default: 'responder' },
-          label: { type: 'string' },
-          save: { type: 'string' },
-          json: { type: 'boolean' },
-          data: { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }).values;
-    } catch (err) {
-      throw new CliError(`eval multiwoz: ${(err as Error).message} (see 'agentchord eval --help')`);
-    }
+    const { values } = parseOptions('eval multiwoz', {
+      args,
+      options: {
+        predictions: { type: 'string' },
+        run: { type: 'string' },
+        'output-agent': { type: 'string', default: 'responder' },
+        label: { type: 'string' },
+        save: { type: 'string' },
+        json: { type: 'boolean' },
+        data: { type: 'string' },
+      },
+    });
     if (!values.predictions && !values.run) throw new CliError('eval multiwoz: --predictions <file> is required');
     if (values.predictions && values.run) throw new CliError('eval multiwoz: give --predictions <file> or --run <run dir>, not both');
     if (!values.run && (values.label !== undefined || values.save !== undefined)) throw new CliError('eval multiwoz: --label and --save go with --run');

@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { loadRetailData, loadRetailTasks, RETAIL_SPLITS, type RetailData, type RetailSplit, type RetailTask } from '../../../benchmarks/tau-retail/db';
 import { replayActions } from '../../../benchmarks/tau-retail/replay';
@@ -21,6 +20,7 @@ import {
 } from '../../../benchmarks/tau-retail/runConversion';
 import { CliError } from '../../cliError';
 import type { Command } from '../../command';
+import { parseOptions } from '../../parseOptions';
 
 const HELP = `Usage: agentchord eval tau-retail --run <run dir> [--out <file>] [--max-turns <n>] [--json] [--data <dir>]
        agentchord eval tau-retail --predictions <file> [--split train|dev|test] [--json] [--data <dir>]
@@ -80,26 +80,19 @@ export const tauRetailEval: Command = {
   summary: 'tau-bench retail: score a run folder or a results file; replay the ground truth',
   help: HELP,
   async run(args: string[]): Promise<number> {
-    let values: EvalValues;
-    try {
-      values = parseArgs({
-        args,
-        options: {
-          run: { type: 'string' },
-          out: { type: 'string' },
-          'max-turns': { type: 'string' },
-          predictions: { type: 'string' },
-          'replay-gt': { type: 'boolean' },
-          split: { type: 'string' },
-          json: { type: 'boolean' },
-          data: { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }).values;
-    } catch (err) {
-      throw new CliError(`eval tau-retail: ${(err as Error).message} (see 'agentchord eval --help')`);
-    }
+    const values: EvalValues = parseOptions('eval tau-retail', {
+      args,
+      options: {
+        run: { type: 'string' },
+        out: { type: 'string' },
+        'max-turns': { type: 'string' },
+        predictions: { type: 'string' },
+        'replay-gt': { type: 'boolean' },
+        split: { type: 'string' },
+        json: { type: 'boolean' },
+        data: { type: 'string' },
+      },
+    }).values;
     const modes = [values.run !== undefined, values.predictions !== undefined, values['replay-gt'] === true].filter(Boolean).length;
     if (modes !== 1) throw new CliError('eval tau-retail: give exactly one of --run <run dir>, --predictions <file>, --replay-gt');
     if (values.out !== undefined && values.run === undefined) throw new CliError('eval tau-retail: --out goes with --run');
