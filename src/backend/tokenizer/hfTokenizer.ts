@@ -77,6 +77,12 @@ function indexOfRun(haystack: number[], needle: number[]): number {
   return -1;
 }
 
+/** ids.push(...more) without the spread: a spread passes every element as an argument, and a segment of a few
+ * hundred thousand tokens overflows the stack (RangeError: Maximum call stack size exceeded). */
+function appendAll(ids: number[], more: readonly number[]): void {
+  for (const id of more) ids.push(id);
+}
+
 export class HfTokenizer implements ModelTokenizer {
   readonly vocabSize: number;
   readonly bosId?: number;
@@ -175,12 +181,12 @@ export class HfTokenizer implements ModelTokenizer {
       // the first non-empty segment is the one that starts the text.
       if (segment.length > 0) {
         const tokenizer = atTextStart ? this.tokenizer : this.continuation;
-        ids.push(...tokenizer.encode(segment, { add_special_tokens: false }).ids);
+        appendAll(ids, tokenizer.encode(segment, { add_special_tokens: false }).ids);
         atTextStart = false;
       }
       ranges.push([start, ids.length]);
     }
-    if (addSpecial) ids.push(...this.specialSuffix);
+    if (addSpecial) appendAll(ids, this.specialSuffix);
     return { ids, ranges };
   }
 
