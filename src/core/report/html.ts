@@ -114,7 +114,7 @@ async function graphSvg(graph: AttributionGraph): Promise<string> {
   });
   const width = Math.ceil((layout.width ?? 0) + 20);
   const height = Math.ceil((layout.height ?? 0) + 20);
-  const maxWeight = Math.max(0, ...graph.edges.map((e) => Math.abs(e.weight ?? 0)));
+  const maxWeight = maxAbs(graph.edges.map((e) => e.weight ?? 0), 0);
   const parts: string[] = [];
   (layout.edges as ElkExtendedEdge[] | undefined)?.forEach((le, i) => {
     const e = graph.edges[i];
@@ -173,10 +173,17 @@ function heatMapSections(run: RunFolderContents, max: number): string {
     .join('\n');
 }
 
+/** The largest |x|, at least `floor`. A loop, not Math.max(...xs): a long call's per-token arrays overflow the stack as arguments. */
+function maxAbs(xs: readonly number[], floor: number): number {
+  let max = floor;
+  for (const x of xs) if (Math.abs(x) > max) max = Math.abs(x);
+  return max;
+}
+
 function heatMap(call: AgentCall, a: CallAttribution): string {
   const tokens = a.tokens!;
-  const maxL1 = Math.max(1e-12, ...tokens.l1);
-  const maxGi = Math.max(1e-12, ...tokens.gradInput.map(Math.abs));
+  const maxL1 = maxAbs(tokens.l1, 1e-12);
+  const maxGi = maxAbs(tokens.gradInput, 1e-12);
   const blocks = call.blocks.filter((b) => b.tokenStart !== undefined && b.tokenEnd !== undefined);
   const ranges = blocks.length ? blocks.map((b) => ({ label: b.label || b.id, id: b.id, start: b.tokenStart!, end: b.tokenEnd! })) : [{ label: 'input', id: '', start: tokens.offset, end: tokens.offset + tokens.pieces.length }];
   const rows = ranges.map((r) => {

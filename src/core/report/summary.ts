@@ -95,7 +95,7 @@ function recencyCheck(calls: AgentCall[], attributionOf: Map<string, CallAttribu
     if (a?.status !== 'ok' || c.blocks.length < 2) continue;
     n++;
     const ws = c.blocks.map((b) => a.weights[b.id] ?? -Infinity);
-    if (ws[ws.length - 1] >= Math.max(...ws)) last++;
+    if (ws.every((w) => ws[ws.length - 1] >= w)) last++;
   }
   return { calls: n, lastBlockTop: last };
 }

@@ -101,6 +101,22 @@ describe('report', () => {
     assert.equal(html, await renderHtmlReport(folder.read(), { notes: ['The tiny model mostly weighs the most recent block.'] }));
   });
 
+  test('a call with per-token saliency longer than any argument list renders (no Math.max(...tokens))', async () => {
+    const { folder } = recordedRun();
+    const run = folder.read();
+    const story = run.attribution.find((a) => a.tokens)!;
+    const n = 300_000;
+    story.tokens = {
+      pieces: Array.from({ length: n }, (_, i) => (i === 0 ? '▁Tom' : '▁x')),
+      offset: 10,
+      l1: Array.from({ length: n }, (_, i) => (i === 0 ? 2 : 1)),
+      gradInput: Array.from({ length: n }, (_, i) => (i === 0 ? -4 : 1)),
+    };
+    const html = await renderHtmlReport(run);
+    assert.match(html, /<span class="tok" style="--l1:1\.000;--gi:1\.000"[^>]*> Tom<\/span>/);
+    assert.match(html, /<span class="tok" style="--l1:0\.500;--gi:0\.250"[^>]*> x<\/span>/);
+  });
+
   test('agentchord report --json --html writes the report file', async () => {
     const { folder, dir } = recordedRun();
     const out = join(dir, 'out', 'report.html');
