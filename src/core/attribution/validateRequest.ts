@@ -101,7 +101,8 @@ export function parseAttributionRequests(
   const problems: RequestProblem[] = [];
   if (isArray && items.length === 0) problems.push({ path: 'request', message: 'the array of requests is empty' });
   items.forEach((item, i) => {
-    problems.push(...validateAttributionRequest(item, limits.vocabSize, { maxPositions: limits.maxPositions, path: isArray ? `request[${i}]` : 'request' }));
+    // A loop, not push(...): a long request with bad ids has a problem per token, too many to pass as arguments.
+    for (const problem of validateAttributionRequest(item, limits.vocabSize, { maxPositions: limits.maxPositions, path: isArray ? `request[${i}]` : 'request' })) problems.push(problem);
   });
   return { requests: problems.length ? [] : (items as AttributionRequest[]), isArray, problems };
 }

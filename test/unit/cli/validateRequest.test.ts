@@ -35,3 +35,12 @@ test('a file holds one request or an array; paths say which element', () => {
   assert.deepEqual(bad.problems.map(formatProblem), ['request[1].spans[0].start: 3 is inside the prefix (prefixLength 5)']);
   assert.deepEqual(parseAttributionRequests([]).problems.map(formatProblem), ['request: the array of requests is empty']);
 });
+
+test('a long request with a problem per token reports them all (no push(...problems))', () => {
+  const n = 300_000;
+  const request = { inputIds: Array.from({ length: n }, () => 999), prefixLength: 1, targetStart: 2, spans: [{ id: 'a', start: 1, end: 2 }] };
+  const { requests, problems } = parseAttributionRequests(request, { vocabSize: 10 });
+  assert.equal(requests.length, 0);
+  assert.equal(problems.length, n);
+  assert.equal(formatProblem(problems[n - 1]), `request.inputIds[${n - 1}]: 999 is outside the vocabulary (size 10)`);
+});
