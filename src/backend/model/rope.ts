@@ -99,7 +99,8 @@ export function ropeTables(config: RopeConfig, positions: number[], dtype: RopeD
 export function ropeTables(config: RopeConfig, positions: number[], dtype: RopeDtype): RopeTables {
   const dim = config.headDim;
   const half = dim / 2;
-  const seqLen = positions.length ? Math.max(...positions) + 1 : 0;
+  // A loop, not Math.max(...positions): spreading 100k+ arguments overflows the stack.
+  const seqLen = positions.reduce((m, p) => Math.max(m, p + 1), 0);
   const { invFreq, attentionScaling } = ropeInverseFrequencies(config, seqLen);
   // transformers keeps inv_freq and the angles in float32; doing the same keeps long positions bit-close to it.
   const round = dtype === 'float32' ? Math.fround : (x: number) => x;

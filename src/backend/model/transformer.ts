@@ -35,7 +35,17 @@ export function maskValue(dtype: ComputeDtype): number {
   return dtype === 'float16' ? -65504 : -1e9;
 }
 
-const STORAGE_DTYPE: Record<string, DType | undefined> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
+export const STORAGE_DTYPE: Record<string, DType | undefined> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
+
+/** The index entry of a weight, checked against the shape config.json implies and for a floating-point dtype. */
+export function checkedTensor(tensors: Map<string, TensorInfo>, name: string, shape: number[]): TensorInfo {
+  const info = tensors.get(name);
+  if (!info) throw new ModelError(`tensor "${name}" is missing from the model's safetensors files`);
+  if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
+    throw new ModelError(`tensor "${name}" in ${info.file} has shape [${info.shape}], but config.json implies [${shape}]`);
+  if (!STORAGE_DTYPE[info.dtype]) throw new ModelError(`tensor "${name}" in ${info.file} has dtype ${info.dtype}; expected F32, F16, BF16 or F64`);
+  return info;
+}
 
 /** Declares weights as external initializers, checking names and shapes against the config. */
 class Weights {
@@ -49,12 +59,8 @@ class Weights {
   }
 
   get(name: string, shape: number[]): Value {
-    const info = this.spec.tensors.get(name);
-    if (!info) throw new ModelError(`tensor "${name}" is missing from the model's safetensors files`);
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i]))
-      throw new ModelError(`tensor "${name}" in ${info.file} has shape [${info.shape}], but config.json implies [${shape}]`);
-    const stored = STORAGE_DTYPE[info.dtype];
-    if (!stored) throw new ModelError(`tensor "${name}" in ${info.file} has dtype ${info.dtype}; expected F32, F16, BF16 or F64`);
+    const info = checkedTensor(this.spec.tensors, name, shape);
+    const stored = STORAGE_DTYPE[info.dtype]!;
     const v = this.g.external(name, stored, shape, { location: info.file, offset: info.offset, length: info.length });
     // bfloat16 has no CPU MatMul kernel (and float16 is slow on CPU): compute in the chosen dtype.
     return this.g.cast(v, this.spec.dtype);
@@ -71,12 +77,17 @@ interface GraphInputs {
   mask: Value;
 }
 
-function declareInputs(name: string, spec: TransformerSpec): GraphInputs {
-  const { config: c, dtype } = spec;
+/** What every graph builder here assumes of the configuration. */
+export function checkArchitecture(c: ModelConfig): void {
   if (!['llama', 'qwen2', 'qwen3', 'mistral'].includes(c.modelType)) throw new ModelError(`config.json: model_type "${c.modelType}" is not supported`);
   if (c.headDim % 2 !== 0) throw new ModelError(`config.json: head_dim ${c.headDim} must be even for rotary embeddings`);
   if (c.numHeads % c.numKvHeads !== 0)
     throw new ModelError(`config.json: num_attention_heads ${c.numHeads} is not a multiple of num_key_value_heads ${c.numKvHeads}`);
+}
+
+function declareInputs(name: string, spec: TransformerSpec): GraphInputs {
+  const { config: c, dtype } = spec;
+  checkArchitecture(c);
   const g = new Graph(name);
   const ids = g.input('ids', 'int64', ['T']);
   const past = Array.from({ length: c.numLayers }, (_, l) => ({
@@ -90,12 +101,12 @@ function declareInputs(name: string, spec: TransformerSpec): GraphInputs {
 }
 
 /** float16 values widened to float32 where precision matters (norms, log-softmax, reductions); others unchanged. */
-function widen(g: Graph, x: Value): Value {
+export function widen(g: Graph, x: Value): Value {
   return x.dtype === 'float16' ? g.cast(x, 'float32') : x;
 }
 
 /** RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * weight (in float32 for float16 graphs, as transformers does). */
-function rmsNorm(g: Graph, x: Value, weight: Value, eps: number): Value {
+export function rmsNorm(g: Graph, x: Value, weight: Value, eps: number): Value {
   const wide = widen(g, x);
   const variance = g.reduceMean(g.mul(wide, wide), [-1], true);
   const inv = g.reciprocal(g.sqrt(g.add(variance, g.scalar(eps, wide.dtype))));
@@ -103,7 +114,7 @@ function rmsNorm(g: Graph, x: Value, weight: Value, eps: number): Value {
 }
 
 /** x * cos + rotate_half(x) * sin for x [T, heads, headDim]; cos/sin [T, headDim]. */
-function rope(g: Graph, x: Value, cos: Value, sin: Value, headDim: number): Value {
+export function rope(g: Graph, x: Value, cos: Value, sin: Value, headDim: number): Value {
   const half = headDim / 2;
   const first = g.slice(x, [0], [half], [-1]);
   const second = g.slice(x, [half], [headDim], [-1]);

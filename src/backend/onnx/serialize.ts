@@ -27,8 +27,25 @@ function attribute(name: string, a: Attr): onnx.IAttributeProto {
   return { name, type: T.STRING, s: new TextEncoder().encode(a.str) };
 }
 
+/**
+ * The nodes that the graph's outputs depend on, in order. Graph builders leave dead nodes behind (the forward half of
+ * a vector-Jacobian product, S' = sum(y * dy), is never an output): they are dropped rather than left to the runtime.
+ */
+export function liveNodes(graph: Graph): Graph['nodes'] {
+  const needed = new Set(graph.outputs.map((o) => o.name));
+  const keep: boolean[] = [];
+  for (let i = graph.nodes.length - 1; i >= 0; i--) {
+    const n = graph.nodes[i];
+    keep[i] = n.outputs.some((o) => needed.has(o));
+    if (keep[i]) for (const name of n.inputs) if (name) needed.add(name);
+  }
+  return graph.nodes.filter((_, i) => keep[i]);
+}
+
 export function serialize(graph: Graph): Uint8Array {
-  const initializer: onnx.ITensorProto[] = graph.initializers.map(({ value, data }) => {
+  const nodes = liveNodes(graph);
+  const used = new Set(nodes.flatMap((n) => n.inputs));
+  const initializer: onnx.ITensorProto[] = graph.initializers.filter(({ value }) => used.has(value.name)).map(({ value, data }) => {
     const tensor: onnx.ITensorProto = { name: value.name, dataType: DATA_TYPE[value.dtype], dims: value.shape as number[] };
     if (data instanceof Uint8Array) tensor.rawData = data;
     else {
@@ -47,7 +64,7 @@ export function serialize(graph: Graph): Uint8Array {
     opsetImport: [{ domain: '', version: OPSET }],
     graph: {
       name: graph.name,
-      node: graph.nodes.map((n, i) => ({
+      node: nodes.map((n, i) => ({
         name: `n${i}_${n.op}`,
         opType: n.op,
         input: n.inputs,

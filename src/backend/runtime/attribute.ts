@@ -29,7 +29,9 @@ export function spanConnections(request: AttributionRequest, tokens: TokenSalien
     const l1 = slice.map((t) => t.l1);
     const gi = slice.map((t) => t.gradInput);
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    out[span.id] = { meanL1: mean(l1), maxL1: Math.max(...l1), meanGradInput: mean(gi), maxGradInput: Math.max(...gi) };
+    // reduce, not Math.max(...xs): spreading a long span's values overflows the stack.
+    const max = (xs: number[]) => xs.reduce((m, x) => Math.max(m, x), -Infinity);
+    out[span.id] = { meanL1: mean(l1), maxL1: max(l1), meanGradInput: mean(gi), maxGradInput: max(gi) };
   }
   return out;
 }

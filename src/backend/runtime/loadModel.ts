@@ -1,6 +1,8 @@
 /**
- * LoadedModel over ONNX Runtime: a forward graph with KV cache (prefill, decoding, the attribution prefix) and a
- * gradient graph (S = sum log p(targets) and per-token saliency of the tail), both built by ../model/transformer.ts.
+ * LoadedModel over ONNX Runtime. Attribution in float32/float64 runs layer by layer (./layeredAttribution.ts: memory
+ * that follows the weights and the call's tail); in float16 (GPUs) through a whole-model gradient graph after a
+ * prefix run of the forward graph. Generation uses the forward graph with KV cache. Every piece is created on first
+ * use: an attribution-only process never loads the forward graph's copy of the weights, and the reverse.
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -11,6 +13,7 @@ import { serialize, type Graph } from '../onnx';
 import { readModelConfig, type ModelConfig } from '../model/config';
 import { readTensorIndex } from '../model/safetensors';
 import { buildForwardGraph, buildGradientGraph, type ComputeDtype, type TransformerSpec } from '../model/transformer';
+import { LayeredAttribution, type LayeredTuning } from './layeredAttribution';
 import { loadTokenizer } from '../tokenizer/hfTokenizer';
 import type { ModelTokenizer } from '../tokenizer/types';
 import { spanConnections, targetRows, validateAttributionRequest } from './attribute';
@@ -21,7 +24,7 @@ import { cachedGraph, modelDirIdentity } from './graphCache';
 import type { LoadedModel, LoadedModelInfo, LoadModelOptions } from './types';
 
 /** Bump when the graph builders change, so cached graphs are rebuilt. */
-const GRAPH_VERSION = 6;
+const GRAPH_VERSION = 7;
 
 /** Options for tests and benchmarks, beyond what the server passes. */
 export interface LoadModelExtras {
@@ -31,6 +34,10 @@ export interface LoadModelExtras {
   saliencyL2?: boolean;
   /** Use this tokenizer instead of loading the model folder's. */
   tokenizer?: ModelTokenizer;
+  /** Attribution path: layered (default in float32/float64) or the whole-model gradient graph (float16's). */
+  attribution?: 'layered' | 'whole';
+  /** Chunk sizes of the layered path (tests). */
+  layeredTuning?: LayeredTuning;
 }
 
 export type TokenSaliencyWithL2 = TokenSaliency & { l2?: number };
@@ -75,7 +82,13 @@ export async function loadModel(dir: string, options: LoadModelOptions & LoadMod
     log(`loading ${kind} graph ${path}`);
     return ort.InferenceSession.create(readFileSync(path), sessionOptions);
   };
-  const forward = await session('forward', () => buildForwardGraph(spec));
+  // Building the forward graph checks every weight's name, shape and dtype against config.json (in milliseconds,
+  // without a session): a broken model folder fails here, at load, not at its first use.
+  buildForwardGraph(spec);
+  const forward = () => session('forward', () => buildForwardGraph(spec));
+  const gradient = () => session(options.saliencyL2 ? 'gradient+l2' : 'gradient', () => buildGradientGraph(spec, { saliencyL2: options.saliencyL2 }));
+  const useLayered = dtype !== 'float16' && options.attribution !== 'whole';
+  const layered = useLayered ? () => LayeredAttribution.create(modelDir, config, tensors, dtype as 'float32' | 'float64', sessionOptions, options.layeredTuning) : undefined;
   const info: LoadedModelInfo = {
     dir: modelDir,
     modelType: config.modelType,
@@ -87,52 +100,83 @@ export async function loadModel(dir: string, options: LoadModelOptions & LoadMod
     hiddenSize: config.hiddenSize,
     maxPositions: config.maxPositions,
   };
-  return new OrtModel(info, tokenizer, config, dtype, forward, () => session(options.saliencyL2 ? 'gradient+l2' : 'gradient', () => buildGradientGraph(spec, { saliencyL2: options.saliencyL2 })));
+  return new OrtModel(info, tokenizer, config, dtype, { forward, gradient, layered }, options.saliencyL2);
 }
 
+/** Creates a resource on first use; a failed creation is retried next time. */
+class Lazy<T> {
+  private value?: Promise<T>;
+  constructor(private readonly create: () => Promise<T>) {}
+  get(): Promise<T> {
+    this.value ??= this.create().catch((err) => {
+      this.value = undefined;
+      throw err;
+    });
+    return this.value;
+  }
+  /** The resource if it was created, without creating it. */
+  async created(): Promise<T | undefined> {
+    return this.value?.catch(() => undefined);
+  }
+}
+
+
 class OrtModel implements LoadedModel {
-  private gradient?: Promise<ort.InferenceSession>;
+  private readonly forward: Lazy<ort.InferenceSession>;
+  private readonly gradient: Lazy<ort.InferenceSession>;
+  private readonly layered?: Lazy<LayeredAttribution>;
 
   constructor(
     readonly info: LoadedModelInfo,
     readonly tokenizer: ModelTokenizer,
     private readonly config: ModelConfig,
     private readonly dtype: ComputeDtype,
-    private readonly forward: ort.InferenceSession,
-    private readonly makeGradient: () => Promise<ort.InferenceSession>,
-  ) {}
+    make: { forward: () => Promise<ort.InferenceSession>; gradient: () => Promise<ort.InferenceSession>; layered?: () => Promise<LayeredAttribution> },
+    /** Report ||dS/de||_2 per token too (TokenSaliencyWithL2). */
+    private readonly saliencyL2 = false,
+  ) {
+    this.forward = new Lazy(make.forward);
+    this.gradient = new Lazy(make.gradient);
+    if (make.layered) this.layered = new Lazy(make.layered);
+  }
 
   /** Runs the forward graph on ids after the cache; returns the last position's logits and the extended cache. */
   private async runForward(ids: number[], cache: KvCache): Promise<{ logits: Float64Array; cache: KvCache }> {
-    const out = await this.forward.run(stepFeeds(this.config, this.dtype, ids, cache));
+    const out = await (await this.forward.get()).run(stepFeeds(this.config, this.dtype, ids, cache));
     return { logits: tensorNumbers(out.logits), cache: presentKvCache(this.config, out) };
   }
 
   async attribute(request: AttributionRequest, signal?: AbortSignal): Promise<AttributionResult> {
     validateAttributionRequest(request, this.config.vocabSize, this.config.maxPositions);
     signal?.throwIfAborted();
+    const { logProb, l1, gradInput, l2 } = this.layered ? await this.attributeLayered(this.layered, request, signal) : await this.attributeWhole(request, signal);
+    signal?.throwIfAborted();
+    const tokens: TokenSaliencyWithL2[] = Array.from(l1, (v, i) => (this.saliencyL2 && l2 ? { l1: v, gradInput: gradInput[i], l2: l2[i] } : { l1: v, gradInput: gradInput[i] }));
+    return { logProb, tokens, connections: spanConnections(request, tokens) };
+  }
+
+  private async attributeLayered(layered: Lazy<LayeredAttribution>, request: AttributionRequest, signal?: AbortSignal) {
+    return (await layered.get()).attribute(request, signal);
+  }
+
+  /** The float16 path: the prefix through the forward graph, then the whole-model gradient graph on the tail. */
+  private async attributeWhole(request: AttributionRequest, signal?: AbortSignal) {
     const { inputIds, prefixLength: p } = request;
     let cache = emptyKvCache(this.config, this.dtype);
     if (p > 0) ({ cache } = await this.runForward(inputIds.slice(0, p), cache));
     signal?.throwIfAborted();
     const targets = targetRows(request);
-    // Created on first use (generation alone never needs it); a failed creation is retried next time.
-    this.gradient ??= this.makeGradient().catch((err) => {
-      this.gradient = undefined;
-      throw err;
-    });
-    const gradient = await this.gradient;
+    const gradient = await this.gradient.get();
     const feeds = stepFeeds(this.config, this.dtype, inputIds.slice(p), cache);
     feeds.target_rows = int64Tensor(targets.rows);
     feeds.target_ids = int64Tensor(targets.ids);
     const out = await gradient.run(feeds);
-    signal?.throwIfAborted();
-    const logProb = tensorNumbers(out.log_prob)[0];
-    const l1 = tensorNumbers(out.l1);
-    const gradInput = tensorNumbers(out.grad_input);
-    const l2 = out.grad_l2 ? tensorNumbers(out.grad_l2) : undefined;
-    const tokens: TokenSaliencyWithL2[] = Array.from(l1, (v, i) => (l2 ? { l1: v, gradInput: gradInput[i], l2: l2[i] } : { l1: v, gradInput: gradInput[i] }));
-    return { logProb, tokens, connections: spanConnections(request, tokens) };
+    return {
+      logProb: tensorNumbers(out.log_prob)[0],
+      l1: tensorNumbers(out.l1),
+      gradInput: tensorNumbers(out.grad_input),
+      l2: out.grad_l2 ? tensorNumbers(out.grad_l2) : undefined,
+    };
   }
 
   async generate(promptIds: number[], options: GenerateOptions, onToken?: (id: number, text: string) => void, signal?: AbortSignal): Promise<GenerateResult> {
@@ -161,7 +205,8 @@ class OrtModel implements LoadedModel {
   }
 
   async dispose(): Promise<void> {
-    await this.forward.release();
-    if (this.gradient) await (await this.gradient).release();
+    await (await this.forward.created())?.release();
+    await (await this.gradient.created())?.release();
+    await (await this.layered?.created())?.release();
   }
 }
