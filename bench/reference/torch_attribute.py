@@ -35,8 +35,9 @@ import torch.nn.functional as F  # noqa: E402
 
 SUPPORTED_TYPES = ("llama", "qwen2", "qwen3", "mistral")
 
-# safetensors dtype names -> numpy dtypes (BF16 is read as raw uint16 and widened by hand below).
-NUMPY_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16}
+# safetensors dtype names -> numpy dtypes. BF16 is read as raw 16-bit patterns and widened by hand below; as int16,
+# because torch 1.13 cannot make a tensor of numpy uint16 (the shift below moves the sign-extended bits out anyway).
+NUMPY_DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.int16}
 
 
 class InputError(Exception):

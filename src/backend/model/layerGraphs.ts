@@ -1,25 +1,32 @@
 /**
- * Graphs of one decoder layer, for layered attribution (../runtime/layeredAttribution.ts). The weights are graph
- * inputs rather than initializers, so one session of each graph serves every layer, and ONNX Runtime only ever holds
- * one layer's working set instead of the whole model's activations (the reason ./transformer.ts's whole-model
- * gradient graph needs 13 GiB for a 0.6B model and these need a few).
+ * Graphs of the pieces of one decoder layer, for layered attribution (../runtime/layeredAttribution.ts). The weights
+ * are graph inputs rather than initializers, so one session of each graph serves every layer, and ONNX Runtime only
+ * ever holds one layer's working set instead of the whole model's activations (the reason ./transformer.ts's
+ * whole-model gradient graph needs 13 GiB for a 0.6B model).
  *
- * Notation as in ./transformer.ts: H hidden, T rows (tokens) of a run, P cached rows before them, G query heads per
- * KV head, hd head dim. Hidden states [T, H]; keys and values [kvHeads, P, hd]; masks [G*T, P+T].
+ * A layer is cut where the work changes shape: the row-wise parts (projections, MLP) run on all rows at once, so that
+ * their matrix products are large; attention runs per KV head on chunks of query rows against only the keys those
+ * rows can see, so that its score matrices stay small (cache-sized) and the causal half is never computed.
  *
- *   layer_forward  h, past_key, past_value, cos, sin, mask, layer weights -> h_out, h_mid (after attention),
- *                  present_key, present_value (past and new rows)
+ * Notation: H hidden, T rows of a run, G query heads per KV head, hd head dim, M visible key rows. Queries of one KV
+ * head are token-major, [T*G, hd]: row t*G + k is query head k of that group at token t, so a chunk of tokens is a
+ * contiguous block of rows.
+ *
+ *   qkv            h [T,H], ln1, q/k/v weights (all heads), cos, sin -> query [kvH, T*G, hd] (scaled), key, value
+ *                  [kvH, T, hd]; with preNorm also q_pre [T, nH, hd], k_pre [T, kvH, hd] (projections before the
+ *                  q/k norms and rotary embeddings, for qkv_vjp)
+ *   attention      query [G*C, hd], key, value [M, hd], mask [G*C, M] -> context [G*C, hd] (one KV head, one chunk)
+ *   o_mlp          h, context [kvH, T*G, hd], o/ln2/gate/up/down -> h_mid (after attention), h_out
  *   lm_head_vjp    hidden [R, H], norm, head [V, H], target_ids [R] -> log_prob = sum log p(targets), d_hidden
- *   mlp_vjp        h_in, h_mid, dh_out, ln1, ln2, o/gate/up/down -> normed = ln1(h_in), dh_mid, d_context
- *                  [kvHeads, G*T, hd] (the gradient at each KV head's attention output)
- *   attention_vjp  one KV head: normed, that head's q/k/v weight rows (and biases, q/k norms), cos, sin,
- *                  past_key/past_value [1, P, hd], mask, d_context [1, G*T, hd], d_normed -> d_normed plus this head's
- *                  share of the gradient at normed
- *   norm_vjp       h_in, ln1, d_normed, dh_mid -> dh_in
+ *   mlp_vjp        h_mid, dh_out, o/ln2/gate/up/down -> dh_mid, d_context [kvH, T*G, hd]
+ *   attention_vjp  query, key, value, mask, d_context, past_rows -> d_query [G*C, hd], d_key and d_value for the key
+ *                  rows from past_rows on ([M - past_rows, hd]; the cached prefix's keys are constants)
+ *   qkv_vjp        h_in, ln1, q/k/v weights, cos, sin, q_pre, k_pre, d_query, d_key, d_value, dh_mid -> dh_in
  *
- * The backward graphs recompute what they need from each layer's stored inputs (activation checkpointing) and return
- * vector-Jacobian products, built by ../onnx's differentiate on S' = sum(y * dy). Attention is split per KV head in the
- * backward pass so that its score matrices ([G*T, P+T] per head) stay small.
+ * The backward graphs recompute what they need from stored layer inputs (activation checkpointing). Where a rule
+ * table would do (norms, rotary embeddings, the MLP), they are vector-Jacobian products built by ../onnx's
+ * differentiate on S' = sum(y * dy); attention's backward is written out, because the rule table would keep more
+ * [rows, keys] matrices alive and compute key gradients for the cached rows too.
  */
 import { differentiate, Graph, type Value } from '../onnx';
 import type { ModelConfig } from './config';
@@ -33,18 +40,21 @@ export interface LayerGraphSpec {
   dtype: LayerDtype;
 }
 
-/** Sum of every element: the scalar whose gradient is a vector-Jacobian product. */
-function sumAll(g: Graph, x: Value): Value {
-  return g.reduceSum(x, x.shape.map((_, i) => i), false);
+/** sum_k sum(y_k * dy_k), whose gradient w.r.t. x is sum_k J_k(x)^T dy_k. */
+function vjp(g: Graph, pairs: Array<[Value, Value]>, wrt: Value[]): Value[] {
+  const terms = pairs.map(([y, dy]) => g.reduceSum(g.mul(y, dy), y.shape.map((_, i) => i), false));
+  return differentiate(g, terms.reduce((a, b) => g.add(a, b)), wrt);
 }
 
-/** S' = sum_k sum(y_k * dy_k); its gradient w.r.t. x is sum_k J_k^T dy_k. */
-function vjp(g: Graph, pairs: Array<[Value, Value]>, wrt: Value): Value {
-  const terms = pairs.map(([y, dy]) => sumAll(g, g.mul(y, dy)));
-  return differentiate(g, terms.reduce((a, b) => g.add(a, b)), [wrt])[0];
+function start(name: string, spec: LayerGraphSpec): Graph {
+  checkArchitecture(spec.config);
+  return new Graph(name);
 }
+
+const dims = (c: ModelConfig) => ({ H: c.hiddenSize, hd: c.headDim, nH: c.numHeads, kvH: c.numKvHeads, G: c.numHeads / c.numKvHeads });
 
 interface AttentionWeights {
+  ln1: Value;
   wq: Value;
   wk: Value;
   wv: Value;
@@ -55,93 +65,121 @@ interface AttentionWeights {
   kNorm?: Value;
 }
 
-/** The q/k/v projection weights of `kvHeads` KV heads (and their G query heads each) as graph inputs. */
-function attentionWeightInputs(g: Graph, spec: LayerGraphSpec, kvHeads: number): AttentionWeights {
+function attentionWeightInputs(g: Graph, spec: LayerGraphSpec): AttentionWeights {
   const { config: c, dtype } = spec;
-  const groups = c.numHeads / c.numKvHeads;
-  const [qDim, kvDim] = [kvHeads * groups * c.headDim, kvHeads * c.headDim];
+  const { H, hd, nH, kvH } = dims(c);
   const bias = (name: string, dim: number) => (c.attentionBias ? g.input(name, dtype, [dim]) : undefined);
   return {
-    wq: g.input('wq', dtype, [qDim, c.hiddenSize]),
-    wk: g.input('wk', dtype, [kvDim, c.hiddenSize]),
-    wv: g.input('wv', dtype, [kvDim, c.hiddenSize]),
-    bq: bias('bq', qDim),
-    bk: bias('bk', kvDim),
-    bv: bias('bv', kvDim),
-    qNorm: c.qkNorm ? g.input('q_norm', dtype, [c.headDim]) : undefined,
-    kNorm: c.qkNorm ? g.input('k_norm', dtype, [c.headDim]) : undefined,
+    ln1: g.input('ln1', dtype, [H]),
+    wq: g.input('wq', dtype, [nH * hd, H]),
+    wk: g.input('wk', dtype, [kvH * hd, H]),
+    wv: g.input('wv', dtype, [kvH * hd, H]),
+    bq: bias('bq', nH * hd),
+    bk: bias('bk', kvH * hd),
+    bv: bias('bv', kvH * hd),
+    qNorm: c.qkNorm ? g.input('q_norm', dtype, [hd]) : undefined,
+    kNorm: c.qkNorm ? g.input('k_norm', dtype, [hd]) : undefined,
   };
-}
-
-/**
- * Queries (scaled, grouped per KV head: [kvHeads, G*T, hd], row k*T + t is query head k of the group at token t),
- * keys and values ([kvHeads, T, hd]) of the normed hidden states, with q/k norms and rotary embeddings applied.
- */
-function projectQkv(g: Graph, spec: LayerGraphSpec, w: AttentionWeights, normed: Value, cos: Value, sin: Value, kvHeads: number) {
-  const c = spec.config;
-  const [hd, groups] = [c.headDim, c.numHeads / c.numKvHeads];
-  let q = g.reshape(g.gemm(normed, w.wq, w.bq, { transB: true }), [-1, kvHeads * groups, hd], ['T', kvHeads * groups, hd]);
-  let k = g.reshape(g.gemm(normed, w.wk, w.bk, { transB: true }), [-1, kvHeads, hd], ['T', kvHeads, hd]);
-  const v = g.reshape(g.gemm(normed, w.wv, w.bv, { transB: true }), [-1, kvHeads, hd], ['T', kvHeads, hd]);
-  if (w.qNorm && w.kNorm) {
-    q = rmsNorm(g, q, w.qNorm, c.rmsNormEps);
-    k = rmsNorm(g, k, w.kNorm, c.rmsNormEps);
-  }
-  q = g.mul(rope(g, q, cos, sin, hd), g.scalar(1 / Math.sqrt(hd), spec.dtype));
-  k = rope(g, k, cos, sin, hd);
-  const query = g.reshape(g.transpose(g.reshape(q, [-1, kvHeads, groups, hd], ['T', kvHeads, groups, hd]), [1, 2, 0, 3]), [kvHeads, -1, hd], [kvHeads, `${groups}*T`, hd]);
-  return { query, key: g.transpose(k, [1, 0, 2]), value: g.transpose(v, [1, 0, 2]) };
-}
-
-/** The MLP block's output (without the residual) on the hidden states after attention. */
-function mlp(g: Graph, spec: LayerGraphSpec, hMid: Value, ln2: Value, gate: Value, up: Value, down: Value): Value {
-  const n = rmsNorm(g, hMid, ln2, spec.config.rmsNormEps);
-  const gated = g.gemm(n, gate, undefined, { transB: true });
-  const act = g.mul(g.mul(gated, g.sigmoid(gated)), g.gemm(n, up, undefined, { transB: true })); // SiLU(gate) * up
-  return g.gemm(act, down, undefined, { transB: true });
 }
 
 function mlpWeightInputs(g: Graph, spec: LayerGraphSpec) {
   const { config: c, dtype } = spec;
+  const { H, hd, nH } = dims(c);
   return {
-    ln2: g.input('ln2', dtype, [c.hiddenSize]),
-    wo: g.input('wo', dtype, [c.hiddenSize, c.numHeads * c.headDim]),
-    gate: g.input('w_gate', dtype, [c.intermediateSize, c.hiddenSize]),
-    up: g.input('w_up', dtype, [c.intermediateSize, c.hiddenSize]),
-    down: g.input('w_down', dtype, [c.hiddenSize, c.intermediateSize]),
+    wo: g.input('wo', dtype, [H, nH * hd]),
+    ln2: g.input('ln2', dtype, [H]),
+    gate: g.input('w_gate', dtype, [c.intermediateSize, H]),
+    up: g.input('w_up', dtype, [c.intermediateSize, H]),
+    down: g.input('w_down', dtype, [H, c.intermediateSize]),
   };
 }
 
-function start(name: string, spec: LayerGraphSpec): Graph {
-  checkArchitecture(spec.config);
-  return new Graph(name);
+/** Pre-norm projections to queries [kvH, T*G, hd] (scaled by 1/sqrt(hd)) and keys [kvH, T, hd]. */
+function queriesAndKeys(g: Graph, spec: LayerGraphSpec, w: AttentionWeights, qPre: Value, kPre: Value, cos: Value, sin: Value) {
+  const c = spec.config;
+  const { hd, kvH, G } = dims(c);
+  let [q, k] = [qPre, kPre];
+  if (w.qNorm && w.kNorm) {
+    q = rmsNorm(g, q, w.qNorm, c.rmsNormEps);
+    k = rmsNorm(g, k, w.kNorm, c.rmsNormEps);
+  }
+  q = g.mul(rope(g, q, cos, sin, hd), g.scalar(1 / Math.sqrt(hd), spec.dtype)); // [T, nH, hd]
+  const query = g.reshape(g.transpose(g.reshape(q, [-1, kvH, G * hd], ['T', kvH, G * hd]), [1, 0, 2]), [kvH, -1, hd], [kvH, `T*${G}`, hd]);
+  return { query, key: g.transpose(rope(g, k, cos, sin, hd), [1, 0, 2]) };
 }
 
-export function buildLayerForwardGraph(spec: LayerGraphSpec): Graph {
+export function buildQkvGraph(spec: LayerGraphSpec, options: { preNorm?: boolean } = {}): Graph {
   const { config: c, dtype } = spec;
-  const [H, hd, kvH, groups] = [c.hiddenSize, c.headDim, c.numKvHeads, c.numHeads / c.numKvHeads];
-  const g = start('layer_forward', spec);
+  const { H, hd, nH, kvH } = dims(c);
+  const g = start(options.preNorm ? 'qkv_pre' : 'qkv', spec);
   const h = g.input('h', dtype, ['T', H]);
-  const pastKey = g.input('past_key', dtype, [kvH, 'P', hd]);
-  const pastValue = g.input('past_value', dtype, [kvH, 'P', hd]);
+  const w = attentionWeightInputs(g, spec);
   const cos = g.input('cos', dtype, ['T', hd]);
   const sin = g.input('sin', dtype, ['T', hd]);
-  const mask = g.input('mask', dtype, [`${groups}*T`, 'P+T']);
-  const ln1 = g.input('ln1', dtype, [H]);
-  const aw = attentionWeightInputs(g, spec, kvH);
-  const mw = mlpWeightInputs(g, spec);
+  const normed = rmsNorm(g, h, w.ln1, c.rmsNormEps);
+  const qPre = g.reshape(g.gemm(normed, w.wq, w.bq, { transB: true }), [-1, nH, hd], ['T', nH, hd]);
+  const kPre = g.reshape(g.gemm(normed, w.wk, w.bk, { transB: true }), [-1, kvH, hd], ['T', kvH, hd]);
+  const v = g.reshape(g.gemm(normed, w.wv, w.bv, { transB: true }), [-1, kvH, hd], ['T', kvH, hd]);
+  const { query, key } = queriesAndKeys(g, spec, w, qPre, kPre, cos, sin);
+  g.output(query, 'query');
+  g.output(key, 'key');
+  g.output(g.transpose(v, [1, 0, 2]), 'value');
+  if (options.preNorm) {
+    g.output(qPre, 'q_pre');
+    g.output(kPre, 'k_pre');
+  }
+  return g;
+}
 
-  const { query, key: newKey, value: newValue } = projectQkv(g, spec, aw, rmsNorm(g, h, ln1, c.rmsNormEps), cos, sin, kvH);
-  const key = g.concat([pastKey, newKey], 1); // [kvH, P+T, hd]
-  const value = g.concat([pastValue, newValue], 1);
-  const probs = g.softmax(g.add(g.matmul(query, g.transpose(key, [0, 2, 1])), mask), -1);
-  const context = g.matmul(probs, value); // [kvH, G*T, hd]
-  const merged = g.reshape(g.transpose(g.reshape(context, [kvH, groups, -1, hd], [kvH, groups, 'T', hd]), [2, 0, 1, 3]), [-1, c.numHeads * hd], ['T', c.numHeads * hd]);
-  const hMid = g.add(h, g.gemm(merged, mw.wo, undefined, { transB: true }));
-  g.output(g.add(hMid, mlp(g, spec, hMid, mw.ln2, mw.gate, mw.up, mw.down)), 'h_out');
+/** Inputs of one KV head's attention over a chunk of query rows. */
+function attentionInputs(g: Graph, spec: LayerGraphSpec) {
+  const { dtype } = spec;
+  const { hd } = dims(spec.config);
+  return {
+    query: g.input('query', dtype, ['R', hd]),
+    key: g.input('key', dtype, ['M', hd]),
+    value: g.input('value', dtype, ['M', hd]),
+    mask: g.input('mask', dtype, ['R', 'M']),
+  };
+}
+
+export function buildAttentionGraph(spec: LayerGraphSpec): Graph {
+  const g = start('attention', spec);
+  const { query, key, value, mask } = attentionInputs(g, spec);
+  const probs = g.softmax(g.gemm(query, key, mask, { transB: true }), -1); // the mask rides in as Gemm's C
+  g.output(g.matmul(probs, value), 'context');
+  return g;
+}
+
+/** [kvH, T*G, hd] (per KV head, token-major) <-> [T, nH*hd] (the o_proj input's layout). */
+function mergeHeads(g: Graph, spec: LayerGraphSpec, context: Value): Value {
+  const { hd, nH, kvH, G } = dims(spec.config);
+  return g.reshape(g.transpose(g.reshape(context, [kvH, -1, G * hd], [kvH, 'T', G * hd]), [1, 0, 2]), [-1, nH * hd], ['T', nH * hd]);
+}
+
+function splitHeads(g: Graph, spec: LayerGraphSpec, merged: Value): Value {
+  const { hd, kvH, G } = dims(spec.config);
+  return g.reshape(g.transpose(g.reshape(merged, [-1, kvH, G * hd], ['T', kvH, G * hd]), [1, 0, 2]), [kvH, -1, hd], [kvH, `T*${G}`, hd]);
+}
+
+/** The MLP block's output (without the residual) on the hidden states after attention. */
+function mlp(g: Graph, spec: LayerGraphSpec, hMid: Value, w: ReturnType<typeof mlpWeightInputs>): Value {
+  const n = rmsNorm(g, hMid, w.ln2, spec.config.rmsNormEps);
+  const gate = g.gemm(n, w.gate, undefined, { transB: true });
+  const act = g.mul(g.mul(gate, g.sigmoid(gate)), g.gemm(n, w.up, undefined, { transB: true })); // SiLU(gate) * up
+  return g.gemm(act, w.down, undefined, { transB: true });
+}
+
+export function buildOMlpGraph(spec: LayerGraphSpec): Graph {
+  const { config: c, dtype } = spec;
+  const { H, hd, kvH, G } = dims(c);
+  const g = start('o_mlp', spec);
+  const h = g.input('h', dtype, ['T', H]);
+  const context = g.input('context', dtype, [kvH, `T*${G}`, hd]);
+  const w = mlpWeightInputs(g, spec);
+  const hMid = g.add(h, g.gemm(mergeHeads(g, spec, context), w.wo, undefined, { transB: true }));
   g.output(hMid, 'h_mid');
-  g.output(key, 'present_key');
-  g.output(value, 'present_value');
+  g.output(g.add(hMid, mlp(g, spec, hMid, w)), 'h_out');
   return g;
 }
 
@@ -162,57 +200,55 @@ export function buildLmHeadVjpGraph(spec: LayerGraphSpec): Graph {
 
 export function buildMlpVjpGraph(spec: LayerGraphSpec): Graph {
   const { config: c, dtype } = spec;
-  const [H, hd, kvH, groups] = [c.hiddenSize, c.headDim, c.numKvHeads, c.numHeads / c.numKvHeads];
   const g = start('mlp_vjp', spec);
-  const hIn = g.input('h_in', dtype, ['T', H]);
-  const hMid = g.input('h_mid', dtype, ['T', H]);
-  const dhOut = g.input('dh_out', dtype, ['T', H]);
-  const ln1 = g.input('ln1', dtype, [H]);
-  const mw = mlpWeightInputs(g, spec);
-  g.output(rmsNorm(g, hIn, ln1, c.rmsNormEps), 'normed');
-  const dhMid = g.add(dhOut, vjp(g, [[mlp(g, spec, hMid, mw.ln2, mw.gate, mw.up, mw.down), dhOut]], hMid));
+  const hMid = g.input('h_mid', dtype, ['T', c.hiddenSize]);
+  const dhOut = g.input('dh_out', dtype, ['T', c.hiddenSize]);
+  const w = mlpWeightInputs(g, spec);
+  const dhMid = g.add(dhOut, vjp(g, [[mlp(g, spec, hMid, w), dhOut]], [hMid])[0]);
   g.output(dhMid, 'dh_mid');
-  const dMerged = g.gemm(dhMid, mw.wo); // merged @ wo^T was the attention output, so d merged = d @ wo
-  g.output(g.reshape(g.transpose(g.reshape(dMerged, [-1, kvH, groups, hd], ['T', kvH, groups, hd]), [1, 2, 0, 3]), [kvH, -1, hd], [kvH, `${groups}*T`, hd]), 'd_context');
+  // merged @ wo^T was the attention block's output, so d merged = d @ wo.
+  g.output(splitHeads(g, spec, g.gemm(dhMid, w.wo)), 'd_context');
   return g;
 }
 
 export function buildAttentionVjpGraph(spec: LayerGraphSpec): Graph {
-  const { config: c, dtype } = spec;
-  const [H, hd, groups] = [c.hiddenSize, c.headDim, c.numHeads / c.numKvHeads];
   const g = start('attention_vjp', spec);
-  const normed = g.input('normed', dtype, ['T', H]);
-  const aw = attentionWeightInputs(g, spec, 1);
-  const cos = g.input('cos', dtype, ['T', hd]);
-  const sin = g.input('sin', dtype, ['T', hd]);
-  const pastKey = g.input('past_key', dtype, [1, 'P', hd]);
-  const pastValue = g.input('past_value', dtype, [1, 'P', hd]);
-  const mask = g.input('mask', dtype, [`${groups}*T`, 'P+T']);
-  const dContext = g.input('d_context', dtype, [1, `${groups}*T`, hd]);
-  const dNormed = g.input('d_normed', dtype, ['T', H]);
-
-  const { query, key, value } = projectQkv(g, spec, aw, normed, cos, sin, 1);
-  // Scores and probabilities against the cached and the new rows are kept apart, so that the backward pass computes
-  // key and value gradients for the T new rows only (the P cached ones are constants).
-  const scores = g.concat([g.matmul(query, g.transpose(pastKey, [0, 2, 1])), g.matmul(query, g.transpose(key, [0, 2, 1]))], -1);
-  const probs = g.softmax(g.add(scores, mask), -1);
-  const rowsOf = (x: Value) => g.slice(g.shapeOf(x), [1], [2], [0]);
-  const [probsPast, probsNew] = g.split(probs, g.concat([rowsOf(pastKey), rowsOf(key)], 0), -1, [
-    [1, `${groups}*T`, 'P'],
-    [1, `${groups}*T`, 'T'],
-  ]);
-  const context = g.add(g.matmul(probsPast, pastValue), g.matmul(probsNew, value)); // [1, G*T, hd]
-  g.output(g.add(dNormed, vjp(g, [[context, dContext]], normed)), 'd_normed_out');
+  const { query, key, value, mask } = attentionInputs(g, spec);
+  const dContext = g.input('d_context', spec.dtype, ['R', spec.config.headDim]);
+  const pastRows = g.input('past_rows', 'int64', [1]);
+  const probs = g.softmax(g.gemm(query, key, mask, { transB: true }), -1); // [R, M]
+  // Softmax backward with the row sums taken on [R, hd] (sum_j P dP = sum_d O dO) rather than on [R, M].
+  const rowSums = g.reduceSum(g.mul(g.matmul(probs, value), dContext), [-1], true);
+  const dScores = g.mul(probs, g.sub(g.gemm(dContext, value, undefined, { transB: true }), rowSums));
+  g.output(g.matmul(dScores, key), 'd_query');
+  const fromPast = (x: Value) => g.node('Slice', [x, pastRows, g.int64s([Number.MAX_SAFE_INTEGER]), g.int64s([1])], {}, [{ dtype: x.dtype, shape: ['R', 'M-P'] }])[0];
+  g.output(g.gemm(fromPast(dScores), query, undefined, { transA: true }), 'd_key');
+  g.output(g.gemm(fromPast(probs), dContext, undefined, { transA: true }), 'd_value');
   return g;
 }
 
-export function buildNormVjpGraph(spec: LayerGraphSpec): Graph {
+export function buildQkvVjpGraph(spec: LayerGraphSpec): Graph {
   const { config: c, dtype } = spec;
-  const g = start('norm_vjp', spec);
-  const hIn = g.input('h_in', dtype, ['T', c.hiddenSize]);
-  const ln1 = g.input('ln1', dtype, [c.hiddenSize]);
-  const dNormed = g.input('d_normed', dtype, ['T', c.hiddenSize]);
-  const dhMid = g.input('dh_mid', dtype, ['T', c.hiddenSize]);
-  g.output(g.add(dhMid, vjp(g, [[rmsNorm(g, hIn, ln1, c.rmsNormEps), dNormed]], hIn)), 'dh_in');
+  const { H, hd, nH, kvH, G } = dims(c);
+  const g = start('qkv_vjp', spec);
+  const hIn = g.input('h_in', dtype, ['T', H]);
+  const w = attentionWeightInputs(g, spec);
+  const cos = g.input('cos', dtype, ['T', hd]);
+  const sin = g.input('sin', dtype, ['T', hd]);
+  const qPre = g.input('q_pre', dtype, ['T', nH, hd]);
+  const kPre = g.input('k_pre', dtype, ['T', kvH, hd]);
+  const dQuery = g.input('d_query', dtype, [kvH, `T*${G}`, hd]);
+  const dKey = g.input('d_key', dtype, [kvH, 'T', hd]);
+  const dValue = g.input('d_value', dtype, [kvH, 'T', hd]);
+  const dhMid = g.input('dh_mid', dtype, ['T', H]);
+  const { query, key } = queriesAndKeys(g, spec, w, qPre, kPre, cos, sin);
+  const [dqPre, dkPre] = vjp(g, [[query, dQuery], [key, dKey]], [qPre, kPre]);
+  const flat = (x: Value, width: number) => g.reshape(x, [-1, width], ['T', width]);
+  // The projections are linear: their input gradient is the output gradient times the weight.
+  const dNormed = g.add(
+    g.add(g.gemm(flat(dqPre, nH * hd), w.wq), g.gemm(flat(dkPre, kvH * hd), w.wk)),
+    g.gemm(flat(g.transpose(dValue, [1, 0, 2]), kvH * hd), w.wv),
+  );
+  g.output(g.add(dhMid, vjp(g, [[rmsNorm(g, hIn, w.ln1, c.rmsNormEps), dNormed]], [hIn])[0]), 'dh_in');
   return g;
 }

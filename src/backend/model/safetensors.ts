@@ -117,35 +117,57 @@ export function readTensorIndex(dir: string): Map<string, TensorInfo> {
   return new Map(readSafetensorsHeader(dir, 'model.safetensors').tensors.map((t) => [t.name, t]));
 }
 
-function readBytes(dir: string, info: TensorInfo): Buffer {
+/** Reads a tensor's bytes into `target` (info.length bytes). */
+function readInto(dir: string, info: TensorInfo, target: Uint8Array): void {
   const path = join(dir, info.file);
   const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(info.length);
-    const got = readSync(fd, buf, 0, info.length, info.offset);
+    let got = 0;
+    while (got < info.length) {
+      const n = readSync(fd, target, got, info.length - got, info.offset + got);
+      if (n === 0) break;
+      got += n;
+    }
     if (got !== info.length) throw new ModelError(`${path}: tensor "${info.name}" is truncated (read ${got} of ${info.length} bytes)`);
-    return buf;
   } finally {
     closeSync(fd);
   }
 }
 
-/** Reads one tensor as float32 (F32 as is; F16 and BF16 widened exactly; F64 rounded). */
+function readBytes(dir: string, info: TensorInfo): Buffer {
+  const buf = Buffer.alloc(info.length);
+  readInto(dir, info, buf);
+  return buf;
+}
+
+/**
+ * Reads one tensor as float32 (F32 as is; F16 and BF16 widened exactly; F64 rounded). F32 and BF16 are read straight
+ * into the result's memory, BF16 into its upper half and widened in place: each fresh page costs a fault, and at
+ * model size (gigabytes) the extra copies cost seconds.
+ */
 export function readTensor(dir: string, info: TensorInfo): Float32Array {
-  const buf = readBytes(dir, info);
   const n = info.length / DTYPE_BYTES[info.dtype];
   switch (info.dtype) {
-    case 'F32':
-      return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
-    case 'F64':
-      return Float32Array.from(new Float64Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
-    case 'F16':
-      return float16BitsToFloat32(new Uint16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)));
+    case 'F32': {
+      const out = new Float32Array(n);
+      readInto(dir, info, new Uint8Array(out.buffer));
+      return out;
+    }
     case 'BF16': {
-      const bits = new Uint16Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length));
       const out = new Uint32Array(n);
+      readInto(dir, info, new Uint8Array(out.buffer, 2 * n, 2 * n));
+      const bits = new Uint16Array(out.buffer, 2 * n, n);
+      // Element i is written over 16-bit slots 2i and 2i+1, which hold bits already read (indices <= i): safe.
       for (let i = 0; i < n; i++) out[i] = bits[i] << 16;
       return new Float32Array(out.buffer);
+    }
+    case 'F64': {
+      const buf = readBytes(dir, info);
+      return Float32Array.from(new Float64Array(buf.buffer, buf.byteOffset, n));
+    }
+    case 'F16': {
+      const buf = readBytes(dir, info);
+      return float16BitsToFloat32(new Uint16Array(buf.buffer, buf.byteOffset, n));
     }
     default:
       throw new ModelError(`${join(dir, info.file)}: tensor "${info.name}" has dtype ${info.dtype}, expected a floating-point tensor`);

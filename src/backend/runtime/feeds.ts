@@ -48,6 +48,24 @@ export function attentionMask(config: ModelConfig, past: number, count: number, 
   return new ort.Tensor(dtype, data, dims);
 }
 
+/**
+ * Additive mask of one KV head's queries in token-major order (row t*G + k: token from+t, query head k of the group)
+ * against keys [0, to): [G*(to-from), to], causal and, with a sliding window, banded. Written into `out` (reused
+ * memory: the masks of a long call add up to hundreds of MB).
+ */
+export function tokenMajorMask<A extends Float32Array | Float64Array>(config: ModelConfig, from: number, to: number, out: A): A {
+  const groups = config.numHeads / config.numKvHeads;
+  if (out.length !== groups * (to - from) * to) throw new RangeError(`tokenMajorMask: buffer of ${out.length}, need ${groups * (to - from) * to}`);
+  out.fill(maskValue(out instanceof Float64Array ? 'float64' : 'float32'));
+  for (let pos = from; pos < to; pos++) {
+    const first = config.slidingWindow === undefined ? 0 : Math.max(0, pos - config.slidingWindow + 1);
+    const row = (pos - from) * groups * to;
+    out.fill(0, row + first, row + pos + 1); // keys first..pos are visible
+    for (let k = 1; k < groups; k++) out.copyWithin(row + k * to, row, row + to);
+  }
+  return out;
+}
+
 /** Inputs shared by the forward and gradient graphs, for `ids` placed after `cache` (positions P..P+T-1). */
 export function stepFeeds(config: ModelConfig, dtype: ComputeDtype, ids: number[], cache: KvCache): Record<string, ort.Tensor> {
   const past = cache[0]?.key.dims[1] ?? 0;

@@ -2,11 +2,11 @@
  * Attribution one decoder layer at a time, on the CPU: memory follows the weights and the call's tail rather than the
  * whole model's activations, and the work follows the prefix trick's.
  *
- * Forward, layer by layer over the whole call (prefix and tail) in chunks of rows, each chunk attending to the keys of
- * the chunks before it (so the causal half of the attention is skipped). What the backward pass needs is kept: the
- * prefix's keys and values per layer, and for the tail rows each layer's input and its state after attention.
- * Backward, from the last layer down, through the graphs of ../model/layerGraphs.ts, which recompute a layer's
- * intermediates from those stored inputs. The result at the first layer's input is dS/de for the tail.
+ * Forward, layer by layer over the whole call (prefix and tail): projections and MLP on all rows at once, attention
+ * per KV head on chunks of query rows against the keys they can see (../model/layerGraphs.ts). What the backward
+ * pass needs is kept: the prefix's keys and values per layer, and for the tail rows each layer's input and its state
+ * after attention. Backward, from the last layer down, recomputing a layer's intermediates from those stored inputs
+ * (activation checkpointing); the prefix's keys are constants. The gradient at the first layer's input is dS/de.
  *
  * The weights are read once into float arrays and fed to the graphs as inputs (one session per graph kind serves
  * every layer). They are held in the compute dtype: ONNX Runtime's CPU kernels have no bfloat16 matrix product, and
@@ -18,11 +18,13 @@ import type { AttributionRequest } from '../../protocol/attribution';
 import { serialize, type Graph } from '../onnx';
 import type { ModelConfig } from '../model/config';
 import {
+  buildAttentionGraph,
   buildAttentionVjpGraph,
-  buildLayerForwardGraph,
   buildLmHeadVjpGraph,
   buildMlpVjpGraph,
-  buildNormVjpGraph,
+  buildOMlpGraph,
+  buildQkvGraph,
+  buildQkvVjpGraph,
   type LayerDtype,
   type LayerGraphSpec,
 } from '../model/layerGraphs';
@@ -30,7 +32,7 @@ import { ropeTables } from '../model/rope';
 import { readTensor, readTensorF64, type TensorInfo } from '../model/safetensors';
 import { checkedTensor } from '../model/transformer';
 import { targetRows } from './attribute';
-import { attentionMask } from './feeds';
+import { tokenMajorMask } from './feeds';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -122,12 +124,36 @@ function readWeights(dir: string, config: ModelConfig, tensors: Map<string, Tens
   return { embed, layers, norm, head };
 }
 
+/**
+ * Named buffers kept from one request to the next. Fresh memory costs a page fault per 4 KiB: at 0.6B-model sizes a
+ * request allocating its few GB afresh spent seconds in the kernel. A buffer grows when a longer request needs it; its
+ * old contents are garbage, so users overwrite it (or fill it) before reading.
+ */
+class BufferPool {
+  private readonly buffers = new Map<string, FloatArray>();
+  constructor(private readonly dtype: LayerDtype) {}
+
+  get(name: string, length: number): FloatArray {
+    let b = this.buffers.get(name);
+    if (!b || b.length < length) {
+      this.buffers.delete(name); // let the old one go before the new one is allocated
+      b = this.dtype === 'float64' ? new Float64Array(length) : new Float32Array(length);
+      this.buffers.set(name, b);
+    }
+    return b.subarray(0, length);
+  }
+
+}
+
 interface Sessions {
-  forward: ort.InferenceSession;
-  lmHead: ort.InferenceSession;
-  mlp: ort.InferenceSession;
+  qkv: ort.InferenceSession;
+  qkvPre: ort.InferenceSession;
   attention: ort.InferenceSession;
-  norm: ort.InferenceSession;
+  oMlp: ort.InferenceSession;
+  lmHead: ort.InferenceSession;
+  mlpVjp: ort.InferenceSession;
+  attentionVjp: ort.InferenceSession;
+  qkvVjp: ort.InferenceSession;
 }
 
 export class LayeredAttribution {
@@ -137,7 +163,11 @@ export class LayeredAttribution {
     private readonly weights: Weights,
     private readonly sessions: Sessions,
     private readonly tuning: LayeredTuning,
-  ) {}
+  ) {
+    this.buffers = new BufferPool(dtype);
+  }
+
+  private readonly buffers: BufferPool;
 
   static async create(dir: string, config: ModelConfig, tensors: Map<string, TensorInfo>, dtype: LayerDtype,
     options: ort.InferenceSession.SessionOptions, tuning: LayeredTuning = DEFAULT_TUNING): Promise<LayeredAttribution> {
@@ -146,13 +176,16 @@ export class LayeredAttribution {
     // The graphs are small (no weights inside): built in milliseconds, so they are not cached on disk.
     const create = (graph: Graph, extra: ort.InferenceSession.SessionOptions = {}) => ort.InferenceSession.create(serialize(graph), { ...options, ...extra });
     const sessions: Sessions = {
-      forward: await create(buildLayerForwardGraph(spec)),
+      qkv: await create(buildQkvGraph(spec)),
+      qkvPre: await create(buildQkvGraph(spec, { preNorm: true })),
+      attention: await create(buildAttentionGraph(spec)),
+      oMlp: await create(buildOMlpGraph(spec)),
       // The LM head runs once per request on [rows, vocab] logits: its buffers are returned rather than kept in an
       // arena that no other run reuses.
       lmHead: await create(buildLmHeadVjpGraph(spec), { enableCpuMemArena: false }),
-      mlp: await create(buildMlpVjpGraph(spec)),
-      attention: await create(buildAttentionVjpGraph(spec)),
-      norm: await create(buildNormVjpGraph(spec)),
+      mlpVjp: await create(buildMlpVjpGraph(spec)),
+      attentionVjp: await create(buildAttentionVjpGraph(spec)),
+      qkvVjp: await create(buildQkvVjpGraph(spec)),
     };
     return new LayeredAttribution(config, dtype, weights, sessions, tuning);
   }
@@ -161,7 +194,7 @@ export class LayeredAttribution {
     return new ort.Tensor(this.dtype, data, dims);
   }
 
-  /** Bytes this request needs beyond the weights (stored activations plus the largest working set), estimated. */
+  /** Bytes this request needs beyond the weights (stored activations, masks, the largest working set), estimated. */
   memoryNeeded(request: AttributionRequest): number {
     const c = this.config;
     const bytes = this.dtype === 'float64' ? 8 : 4;
@@ -169,13 +202,13 @@ export class LayeredAttribution {
     const p = request.prefixLength;
     const t = n - p;
     const groups = c.numHeads / c.numKvHeads;
+    const qkvWidth = (c.numHeads + 2 * c.numKvHeads) * c.headDim;
     const stored = 2 * c.numLayers * t * c.hiddenSize + 2 * c.numLayers * c.numKvHeads * p * c.headDim + 3 * n * c.hiddenSize;
-    const chunk = Math.min(this.tuning.forwardChunkRows, n);
-    const forward = 4 * c.numHeads * chunk * n + 4 * c.numKvHeads * n * c.headDim;
-    const attention = 7 * groups * t * n + 8 * t * c.hiddenSize;
-    const mlp = 6 * t * c.intermediateSize;
+    const masks = (groups * n * (n + this.tuning.forwardChunkRows)) / 2;
+    const forward = 3 * qkvWidth * n + 2 * c.numHeads * c.headDim * n + 4 * c.intermediateSize * n;
+    const backward = 5 * qkvWidth * t + 2 * qkvWidth * n + 6 * c.intermediateSize * t;
     const head = 4 * Math.min(this.tuning.headChunkRows, n - request.targetStart) * c.vocabSize;
-    return bytes * (stored + Math.max(forward, attention, mlp, head));
+    return bytes * (stored + masks + Math.max(forward, backward, head));
   }
 
   /** Throws AttributionMemoryError before anything is allocated when the request cannot fit in free memory. */
@@ -193,128 +226,158 @@ export class LayeredAttribution {
   async attribute(request: AttributionRequest, signal?: AbortSignal): Promise<LayeredSaliency> {
     this.checkMemory(request);
     const c = this.config;
-    const H = c.hiddenSize;
+    const [H, hd, kvH, G] = [c.hiddenSize, c.headDim, c.numKvHeads, c.numHeads / c.numKvHeads];
     const { inputIds: ids, prefixLength: p } = request;
     const n = ids.length;
     const t = n - p;
-    const Float = this.dtype === 'float64' ? Float64Array : Float32Array;
     const { embed, layers } = this.weights;
+    const buffer = (name: string, length: number) => this.buffers.get(name, length);
+    const data = (x: ort.Tensor) => x.data as FloatArray;
+    const qkvWidth = { query: c.numHeads * hd, key: kvH * hd };
 
-    let h: FloatArray = new Float(n * H);
+    // The hidden states of all rows, in two buffers that take turns as a layer's input and output.
+    let [hName, h] = ['h', buffer('h', n * H)];
     ids.forEach((id, i) => h.set(embed.subarray(id * H, (id + 1) * H), i * H));
-    const tailEmbeddings = h.slice(p * H);
+    const tailEmbeddings = buffer('tailEmbeddings', t * H);
+    tailEmbeddings.set(h.subarray(p * H));
     // Rotary tables as two runs (prefix, then tail) would compute them: dynamic NTK scaling depends on the run's length.
     const rope = this.ropeRows(p, n);
-
-    // Forward: layer by layer, chunk by chunk; keep the prefix's keys/values and the tail's layer inputs.
-    const prefixKv: Array<{ key: ort.Tensor; value: ort.Tensor }> = [];
-    const tailInputs: FloatArray[] = [];
-    const tailMids: FloatArray[] = [];
+    const ropeFeeds = (from: number, to: number) => ({
+      cos: this.tensor(rope.cos.subarray(from * hd, to * hd), [to - from, hd]),
+      sin: this.tensor(rope.sin.subarray(from * hd, to * hd), [to - from, hd]),
+    });
     const chunks = chunkRanges(p, n, this.tuning.forwardChunkRows);
-    const emptyKv = this.tensor(new Float(0), [c.numKvHeads, 0, c.headDim]);
+    // One mask per chunk of query rows, the same in every layer and head (forward and backward).
+    const maskStore = buffer('masks', chunks.reduce((sum, [s, e]) => sum + G * (e - s) * e, 0));
+    let maskOffset = 0;
+    const masks = new Map(chunks.map(([s, e]) => {
+      const size = G * (e - s) * e;
+      const mask = tokenMajorMask(c, s, e, maskStore.subarray(maskOffset, (maskOffset += size)));
+      return [s, this.tensor(mask, [G * (e - s), e])];
+    }));
+    // A query chunk of one KV head: rows [s*G, e*G) of its token-major block of `rows` tokens; its first e keys.
+    const queryRows = (x: FloatArray, kv: number, rows: number, s: number, e: number) => x.subarray((kv * rows * G + s * G) * hd, (kv * rows * G + e * G) * hd);
+    const keyRows = (x: FloatArray, kv: number, rows: number, e: number) => x.subarray(kv * rows * hd, (kv * rows + e) * hd);
+
+    // Forward: keep the prefix's keys/values and the tail's layer inputs and post-attention states.
+    const allRope = ropeFeeds(0, n);
     for (let l = 0; l < c.numLayers; l++) {
       signal?.throwIfAborted();
-      const w = layers[l];
-      const next = new Float(n * H);
-      const mid = new Float(t * H);
-      tailInputs.push(h.slice(p * H));
-      let past = { key: emptyKv, value: emptyKv };
-      for (const [s, e] of chunks) {
-        const out = await this.sessions.forward.run({
-          h: this.tensor(h.subarray(s * H, e * H), [e - s, H]),
-          past_key: past.key,
-          past_value: past.value,
-          cos: this.tensor(rope.cos.subarray(s * c.headDim, e * c.headDim), [e - s, c.headDim]),
-          sin: this.tensor(rope.sin.subarray(s * c.headDim, e * c.headDim), [e - s, c.headDim]),
-          mask: attentionMask(c, s, e - s, this.dtype),
-          ...this.layerFeeds(w),
-        });
-        next.set(out.h_out.data as FloatArray, s * H);
-        if (s >= p) mid.set(out.h_mid.data as FloatArray, (s - p) * H);
-        past = { key: out.present_key, value: out.present_value };
-        if (e === p) prefixKv.push(past);
+      const [attentionWeights, mlpWeights] = [this.attentionWeightFeeds(layers[l]), this.mlpWeightFeeds(layers[l])];
+      const hAll = this.tensor(h, [n, H]);
+      const query = buffer('query', n * qkvWidth.query);
+      const key = buffer('key', n * qkvWidth.key);
+      const value = buffer('value', n * qkvWidth.key);
+      await this.sessions.qkv.run({ h: hAll, ...allRope, ...attentionWeights }, {
+        query: this.tensor(query, [kvH, n * G, hd]),
+        key: this.tensor(key, [kvH, n, hd]),
+        value: this.tensor(value, [kvH, n, hd]),
+      });
+      const context = buffer('context', n * qkvWidth.query);
+      for (let kv = 0; kv < kvH; kv++) {
+        for (const [s, e] of chunks) {
+          await this.sessions.attention.run({
+            query: this.tensor(queryRows(query, kv, n, s, e), [G * (e - s), hd]),
+            key: this.tensor(keyRows(key, kv, n, e), [e, hd]),
+            value: this.tensor(keyRows(value, kv, n, e), [e, hd]),
+            mask: masks.get(s)!,
+          }, { context: this.tensor(queryRows(context, kv, n, s, e), [G * (e - s), hd]) });
+        }
       }
-      if (p === 0) prefixKv.push({ key: emptyKv, value: emptyKv });
-      tailMids.push(mid);
-      h = next;
+      const hMid = buffer('hMid', n * H);
+      const outName = hName === 'h' ? 'h2' : 'h';
+      const hOut = buffer(outName, n * H);
+      await this.sessions.oMlp.run({ h: hAll, context: this.tensor(context, [kvH, n * G, hd]), ...mlpWeights }, {
+        h_mid: this.tensor(hMid, [n, H]),
+        h_out: this.tensor(hOut, [n, H]),
+      });
+      buffer(`tailInput${l}`, t * H).set(h.subarray(p * H));
+      buffer(`tailMid${l}`, t * H).set(hMid.subarray(p * H));
+      copyHeadRows(key, n, buffer(`prefixKey${l}`, kvH * p * hd), p, kvH, hd);
+      copyHeadRows(value, n, buffer(`prefixValue${l}`, kvH * p * hd), p, kvH, hd);
+      [hName, h] = [outName, hOut];
     }
 
     // The LM head on the target rows: log p and its gradient at the last layer's output.
     signal?.throwIfAborted();
     const targets = targetRows(request); // rows relative to the tail
     let logProb = 0;
-    let dh: FloatArray = new Float(t * H);
-    const headRows = this.tuning.headChunkRows;
-    for (let k = 0; k < targets.rows.length; k += headRows) {
-      const rows = targets.rows.slice(k, k + headRows);
-      const hidden = new Float(rows.length * H);
+    const dh = buffer('dh', t * H).fill(0);
+    const headRowsPerRun = this.tuning.headChunkRows;
+    for (let k = 0; k < targets.rows.length; k += headRowsPerRun) {
+      const rows = targets.rows.slice(k, k + headRowsPerRun);
+      const hidden = buffer('targetHidden', rows.length * H);
       rows.forEach((r, i) => hidden.set(h.subarray((p + r) * H, (p + r + 1) * H), i * H));
       const out = await this.sessions.lmHead.run({
         hidden: this.tensor(hidden, [rows.length, H]),
         norm: this.tensor(this.weights.norm, [H]),
         head: this.tensor(this.weights.head, [c.vocabSize, H]),
-        target_ids: new ort.Tensor('int64', BigInt64Array.from(targets.ids.slice(k, k + headRows), BigInt), [rows.length]),
+        target_ids: new ort.Tensor('int64', BigInt64Array.from(targets.ids.slice(k, k + headRowsPerRun), BigInt), [rows.length]),
       });
-      logProb += Number((out.log_prob.data as FloatArray)[0]);
-      const d = out.d_hidden.data as FloatArray;
+      logProb += Number(data(out.log_prob)[0]);
+      const d = data(out.d_hidden);
       rows.forEach((r, i) => dh.set(d.subarray(i * H, (i + 1) * H), r * H));
     }
 
     // Backward, from the last layer to the first.
-    const tailRope = { cos: this.tensor(rope.cos.subarray(p * c.headDim), [t, c.headDim]), sin: this.tensor(rope.sin.subarray(p * c.headDim), [t, c.headDim]) };
-    const tailMask = attentionMask(c, p, t, this.dtype);
-    const zeros = this.tensor(new Float(t * H), [t, H]);
-    const groups = c.numHeads / c.numKvHeads;
-    const [qRows, kvRows] = [groups * c.headDim, c.headDim];
+    const tailRope = ropeFeeds(p, n);
+    const tailChunks = chunks.filter(([s]) => s >= p);
+    const pastRows = new ort.Tensor('int64', BigInt64Array.of(BigInt(p)), [1]);
+    const dhTensor = this.tensor(dh, [t, H]);
     for (let l = c.numLayers - 1; l >= 0; l--) {
       signal?.throwIfAborted();
-      const w = layers[l];
-      const hIn = this.tensor(tailInputs[l], [t, H]);
-      const block = await this.sessions.mlp.run({
-        h_in: hIn,
-        h_mid: this.tensor(tailMids[l], [t, H]),
-        dh_out: this.tensor(dh, [t, H]),
-        ln1: this.tensor(w.ln1, [H]),
-        ln2: this.tensor(w.ln2, [H]),
-        wo: this.tensor(w.wo, [H, c.numHeads * c.headDim]),
-        w_gate: this.tensor(w.gate, [c.intermediateSize, H]),
-        w_up: this.tensor(w.up, [c.intermediateSize, H]),
-        w_down: this.tensor(w.down, [H, c.intermediateSize]),
+      const [attentionWeights, mlpWeights] = [this.attentionWeightFeeds(layers[l]), this.mlpWeightFeeds(layers[l])];
+      const dhMid = this.tensor(buffer('dhMid', t * H), [t, H]);
+      const dContext = buffer('dContext', t * qkvWidth.query); // [kvH, t*G, hd]
+      await this.sessions.mlpVjp.run({ h_mid: this.tensor(buffer(`tailMid${l}`, t * H), [t, H]), dh_out: dhTensor, ...mlpWeights }, {
+        dh_mid: dhMid,
+        d_context: this.tensor(dContext, [kvH, t * G, hd]),
       });
-      const dContext = block.d_context.data as FloatArray; // [kvHeads, G*T, hd]
-      const { key: pastKey, value: pastValue } = prefixKv[l];
-      let dNormed = zeros;
-      for (let kv = 0; kv < c.numKvHeads; kv++) {
-        const rowsOf = (x: FloatArray, size: number) => x.subarray(kv * size, (kv + 1) * size);
-        const feeds: Record<string, ort.Tensor> = {
-          normed: block.normed,
-          wq: this.tensor(rowsOf(w.wq, qRows * H), [qRows, H]),
-          wk: this.tensor(rowsOf(w.wk, kvRows * H), [kvRows, H]),
-          wv: this.tensor(rowsOf(w.wv, kvRows * H), [kvRows, H]),
-          cos: tailRope.cos,
-          sin: tailRope.sin,
-          past_key: this.tensor(rowsOf(pastKey.data as FloatArray, p * c.headDim), [1, p, c.headDim]),
-          past_value: this.tensor(rowsOf(pastValue.data as FloatArray, p * c.headDim), [1, p, c.headDim]),
-          mask: tailMask,
-          d_context: this.tensor(rowsOf(dContext, groups * t * c.headDim), [1, groups * t, c.headDim]),
-          d_normed: dNormed,
-        };
-        if (w.bq && w.bk && w.bv) {
-          feeds.bq = this.tensor(rowsOf(w.bq, qRows), [qRows]);
-          feeds.bk = this.tensor(rowsOf(w.bk, kvRows), [kvRows]);
-          feeds.bv = this.tensor(rowsOf(w.bv, kvRows), [kvRows]);
+      const hIn = this.tensor(buffer(`tailInput${l}`, t * H), [t, H]);
+      const [query, tailKey, tailValue] = [buffer('query', t * qkvWidth.query), buffer('key', t * qkvWidth.key), buffer('value', t * qkvWidth.key)];
+      const [qPre, kPre] = [this.tensor(buffer('qPre', t * qkvWidth.query), [t, c.numHeads, hd]), this.tensor(buffer('kPre', t * qkvWidth.key), [t, kvH, hd])];
+      await this.sessions.qkvPre.run({ h: hIn, ...tailRope, ...attentionWeights }, {
+        query: this.tensor(query, [kvH, t * G, hd]),
+        key: this.tensor(tailKey, [kvH, t, hd]),
+        value: this.tensor(tailValue, [kvH, t, hd]),
+        q_pre: qPre,
+        k_pre: kPre,
+      });
+      const key = joinHeadRows(buffer(`prefixKey${l}`, kvH * p * hd), tailKey, buffer('keyAll', n * qkvWidth.key), kvH, p, t, hd); // [kvH, n, hd]
+      const value = joinHeadRows(buffer(`prefixValue${l}`, kvH * p * hd), tailValue, buffer('valueAll', n * qkvWidth.key), kvH, p, t, hd);
+      const dQuery = buffer('dQuery', t * qkvWidth.query);
+      const dKey = buffer('dKey', t * qkvWidth.key).fill(0);
+      const dValue = buffer('dValue', t * qkvWidth.key).fill(0);
+      for (let kv = 0; kv < kvH; kv++) {
+        for (const [s, e] of tailChunks) {
+          const [a, b] = [s - p, e - p];
+          const out = await this.sessions.attentionVjp.run({
+            query: this.tensor(queryRows(query, kv, t, a, b), [G * (b - a), hd]),
+            key: this.tensor(keyRows(key, kv, n, e), [e, hd]),
+            value: this.tensor(keyRows(value, kv, n, e), [e, hd]),
+            mask: masks.get(s)!,
+            d_context: this.tensor(queryRows(dContext, kv, t, a, b), [G * (b - a), hd]),
+            past_rows: pastRows,
+          }, {
+            d_query: this.tensor(queryRows(dQuery, kv, t, a, b), [G * (b - a), hd]),
+            d_key: this.tensor(buffer('dKeyChunk', b * hd), [b, hd]),
+            d_value: this.tensor(buffer('dValueChunk', b * hd), [b, hd]),
+          });
+          addInto(dKey, kv * t * hd, data(out.d_key)); // tail key rows 0..b
+          addInto(dValue, kv * t * hd, data(out.d_value));
         }
-        if (w.qNorm && w.kNorm) {
-          feeds.q_norm = this.tensor(w.qNorm, [c.headDim]);
-          feeds.k_norm = this.tensor(w.kNorm, [c.headDim]);
-        }
-        dNormed = (await this.sessions.attention.run(feeds)).d_normed_out;
       }
-      const out = await this.sessions.norm.run({ h_in: hIn, ln1: this.tensor(w.ln1, [H]), d_normed: dNormed, dh_mid: block.dh_mid });
-      dh = out.dh_in.data as FloatArray;
-      // The stored inputs of this layer are no longer needed: let them go as the backward pass descends.
-      tailInputs[l] = tailMids[l] = new Float(0);
-      prefixKv[l] = { key: emptyKv, value: emptyKv };
+      await this.sessions.qkvVjp.run({
+        h_in: hIn,
+        ...attentionWeights,
+        ...tailRope,
+        q_pre: qPre,
+        k_pre: kPre,
+        d_query: this.tensor(dQuery, [kvH, t * G, hd]),
+        d_key: this.tensor(dKey, [kvH, t, hd]),
+        d_value: this.tensor(dValue, [kvH, t, hd]),
+        dh_mid: dhMid,
+      }, { dh_in: dhTensor });
     }
 
     const l1 = new Float64Array(t);
@@ -333,7 +396,7 @@ export class LayeredAttribution {
     return { logProb, l1, gradInput, l2 };
   }
 
-  private layerFeeds(w: LayerWeights): Record<string, ort.Tensor> {
+  private attentionWeightFeeds(w: LayerWeights): Record<string, ort.Tensor> {
     const c = this.config;
     const [H, hd] = [c.hiddenSize, c.headDim];
     const feeds: Record<string, ort.Tensor> = {
@@ -341,11 +404,6 @@ export class LayeredAttribution {
       wq: this.tensor(w.wq, [c.numHeads * hd, H]),
       wk: this.tensor(w.wk, [c.numKvHeads * hd, H]),
       wv: this.tensor(w.wv, [c.numKvHeads * hd, H]),
-      ln2: this.tensor(w.ln2, [H]),
-      wo: this.tensor(w.wo, [H, c.numHeads * hd]),
-      w_gate: this.tensor(w.gate, [c.intermediateSize, H]),
-      w_up: this.tensor(w.up, [c.intermediateSize, H]),
-      w_down: this.tensor(w.down, [H, c.intermediateSize]),
     };
     if (w.bq && w.bk && w.bv) {
       feeds.bq = this.tensor(w.bq, [c.numHeads * hd]);
@@ -357,6 +415,18 @@ export class LayeredAttribution {
       feeds.k_norm = this.tensor(w.kNorm, [hd]);
     }
     return feeds;
+  }
+
+  private mlpWeightFeeds(w: LayerWeights): Record<string, ort.Tensor> {
+    const c = this.config;
+    const H = c.hiddenSize;
+    return {
+      wo: this.tensor(w.wo, [H, c.numHeads * c.headDim]),
+      ln2: this.tensor(w.ln2, [H]),
+      w_gate: this.tensor(w.gate, [c.intermediateSize, H]),
+      w_up: this.tensor(w.up, [c.intermediateSize, H]),
+      w_down: this.tensor(w.down, [H, c.intermediateSize]),
+    };
   }
 
   /** Rope rows for positions 0..n-1: the prefix's as one run of p tokens computes them, the tail's as a run up to n. */
@@ -377,6 +447,24 @@ export class LayeredAttribution {
   async release(): Promise<void> {
     for (const s of Object.values(this.sessions)) await s.release();
   }
+}
+
+/** Rows [0, count) of each head of x [heads, rows, width] into out [heads, count, width]. */
+function copyHeadRows(x: FloatArray, rows: number, out: FloatArray, count: number, heads: number, width: number): void {
+  for (let k = 0; k < heads; k++) out.set(x.subarray(k * rows * width, (k * rows + count) * width), k * count * width);
+}
+
+/** [heads, a, width] and [heads, b, width] joined along the rows into out: [heads, a + b, width]. */
+function joinHeadRows(first: FloatArray, second: FloatArray, out: FloatArray, heads: number, a: number, b: number, width: number): FloatArray {
+  for (let k = 0; k < heads; k++) {
+    out.set(first.subarray(k * a * width, (k + 1) * a * width), k * (a + b) * width);
+    out.set(second.subarray(k * b * width, (k + 1) * b * width), (k * (a + b) + a) * width);
+  }
+  return out;
+}
+
+function addInto(target: FloatArray, offset: number, values: FloatArray): void {
+  for (let i = 0; i < values.length; i++) target[offset + i] += values[i];
 }
 
 /** [start, end) row ranges of at most `size` rows covering [0, p) and then [p, n), so that one range ends at p. */
