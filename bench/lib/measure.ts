@@ -15,6 +15,9 @@ export interface Measured {
   stderr: string;
   wallSeconds: number;
   peakRssMiB: number;
+  /** CPU seconds in user and kernel mode (GNU time's %U and %S; undefined without /usr/bin/time). */
+  userSeconds?: number;
+  systemSeconds?: number;
 }
 
 const GNU_TIME = '/usr/bin/time';
@@ -48,7 +51,7 @@ export async function measure(command: string, args: string[], env: NodeJS.Proce
   const useTime = existsSync(GNU_TIME);
   const tmp = mkdtempSync(join(tmpdir(), 'agentchord-measure-'));
   const timeFile = join(tmp, 'time.txt');
-  const [cmd, argv] = useTime ? [GNU_TIME, ['-f', '%M', '-o', timeFile, command, ...args]] : [command, args];
+  const [cmd, argv] = useTime ? [GNU_TIME, ['-f', '%M %U %S', '-o', timeFile, command, ...args]] : [command, args];
   const started = performance.now();
   const child = spawn(cmd, argv, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
@@ -67,9 +70,12 @@ export async function measure(command: string, args: string[], env: NodeJS.Proce
   const wallSeconds = (performance.now() - started) / 1000;
   clearInterval(poll);
   let timePeakKiB = 0;
+  let cpu: { userSeconds?: number; systemSeconds?: number } = {};
   if (useTime) {
     const lines = readFileSync(timeFile, 'utf8').trim().split('\n');
-    timePeakKiB = Number(lines[lines.length - 1]) || 0;
+    const [peak, user, system] = (lines[lines.length - 1] ?? '').split(' ').map(Number);
+    timePeakKiB = peak || 0;
+    if (Number.isFinite(user) && Number.isFinite(system)) cpu = { userSeconds: user, systemSeconds: system };
   }
   rmSync(tmp, { recursive: true, force: true });
   return {
@@ -78,6 +84,7 @@ export async function measure(command: string, args: string[], env: NodeJS.Proce
     stderr: Buffer.concat(err).toString('utf8'),
     wallSeconds,
     peakRssMiB: Math.max(polledPeakKiB, timePeakKiB) / 1024,
+    ...cpu,
   };
 }
 

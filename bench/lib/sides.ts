@@ -25,7 +25,8 @@ export interface Side {
   name: string;
   /** Why the side cannot run here, or undefined when it can. */
   unavailable: string | undefined;
-  attribute(modelDir: string, requestFile: string): Promise<SideRun>;
+  /** extraArgs: more command-line arguments for this side (e.g. the reference's --checkpoint). */
+  attribute(modelDir: string, requestFile: string, extraArgs?: string[]): Promise<SideRun>;
 }
 
 function parseResults(m: Measured, label: string): AttributionResult[] {
@@ -54,9 +55,9 @@ export function torchSide(): Side {
   return {
     name: `PyTorch eager (fp32, ${THREADS} threads)`,
     unavailable: probe.status === 0 ? undefined : `${PYTHON} cannot import torch (apt-get install python3-torch libopenblas0-pthread)`,
-    async attribute(modelDir, requestFile) {
+    async attribute(modelDir, requestFile, extraArgs = []) {
       const measured = await measure(PYTHON, [TORCH_SCRIPT, '--model', modelDir, '--request', requestFile, '--dtype', 'float32',
-        '--threads', String(THREADS), '--timing'], torchEnv());
+        '--threads', String(THREADS), '--timing', ...extraArgs], torchEnv());
       const results = parseResults(measured, 'torch_attribute.py');
       const timing = measured.stderr.trim().split('\n').pop() ?? '{}';
       return { measured, results, inner: JSON.parse(timing) as SideRun['inner'] };

@@ -12,6 +12,7 @@ S = sum_{i >= t} log p(ids[i] | ids[<i]) with p < t < n; gradients are taken w.r
 The prefix trick is the same as ours: positions [0, p) run once under no_grad into a KV cache, only the tail is differentiated.
 
 Usage: torch_attribute.py --model DIR --request FILE|- [--dtype float32|float64] [--threads N] [--repeat R] [--timing]
+                          [--checkpoint]
   --repeat R runs the whole request set R times (output of the last run); --timing prints one JSON line with the
   load and per-run seconds to stderr.
 """
@@ -32,6 +33,7 @@ if os.environ.get("OPENBLAS_CORETYPE") is not None or os.environ.get("OPENBLAS_L
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+import torch.utils.checkpoint  # noqa: E402
 
 SUPPORTED_TYPES = ("llama", "qwen2", "qwen3", "mistral")
 
@@ -206,46 +208,61 @@ class Model:
         mask.masked_fill_(~allowed, float("-inf"))
         return mask
 
-    def forward(self, x, start, cache):
+    def forward(self, x, start, cache, checkpoint=False):
         """x: (len, hidden) input embeddings at positions start..start+len-1. cache: per layer [K, V] of earlier
-        positions (each (Hkv, past, D)), extended in place. Returns the final normed hidden states (len, hidden)."""
-        cfg = self.cfg
-        L, D, Hq, Hkv = x.shape[0], cfg.head_dim, cfg.heads, cfg.kv_heads
-        group = Hq // Hkv
+        positions (each (Hkv, past, D)), extended in place. Returns the final normed hidden states (len, hidden).
+        checkpoint: recompute each layer in the backward pass from its input instead of keeping its activations
+        (torch.utils.checkpoint; for inputs whose activations do not fit in memory)."""
+        L = x.shape[0]
         cos, sin = self.rope_tables(start, L)
         mask = self.attention_mask(start, L)
-        scale = 1.0 / math.sqrt(D)
         for li, layer in enumerate(self.layers):
-            h = self.rms_norm(x, layer["ln1"])
-            qkv = h @ layer["wqkv"]
-            if "bqkv" in layer:
-                qkv = qkv + layer["bqkv"]
-            q, k, v = qkv.split([Hq * D, Hkv * D, Hkv * D], dim=-1)
-            q = q.view(L, Hq, D).transpose(0, 1)  # (Hq, L, D)
-            k = k.view(L, Hkv, D).transpose(0, 1)
-            v = v.view(L, Hkv, D).transpose(0, 1)
-            if cfg.qk_norm:
-                q = self.rms_norm(q, layer["q_norm"])
-                k = self.rms_norm(k, layer["k_norm"])
-            q = self.apply_rope(q, cos, sin)
-            k = self.apply_rope(k, cos, sin)
-            if li < len(cache):
-                k = torch.cat([cache[li][0], k], dim=1)
-                v = torch.cat([cache[li][1], v], dim=1)
+            past = cache[li] if li < len(cache) else None
+            if checkpoint:
+                # The keys/values of the tail are not needed after this pass: only the hidden states flow on.
+                x = torch.utils.checkpoint.checkpoint(lambda h, lyr=layer, p=past: self.layer_forward(lyr, h, cos, sin, mask, p)[0],
+                                                      x, use_reentrant=False)
+                continue
+            x, k, v = self.layer_forward(layer, x, cos, sin, mask, past)
+            if past is not None:
                 cache[li] = [k, v]
             else:
                 cache.append([k, v])
-            # GQA: query head h uses KV head h // group; grouping the queries avoids materialising repeated K/V.
-            qg = q.reshape(Hkv, group * L, D)
-            scores = (qg @ k.transpose(1, 2)) * scale  # (Hkv, group*L, T)
-            scores = scores.view(Hkv, group, L, -1) + mask
-            probs = torch.softmax(scores, dim=-1).view(Hkv, group * L, -1)
-            attn = (probs @ v).view(Hq, L, D).transpose(0, 1).reshape(L, Hq * D)
-            x = x + attn @ layer["wo"]
-            h = self.rms_norm(x, layer["ln2"])
-            gate, up = (h @ layer["w_gate_up"]).chunk(2, dim=-1)
-            x = x + (F.silu(gate) * up) @ layer["w_down"]
         return self.rms_norm(x, self.norm)
+
+    def layer_forward(self, layer, x, cos, sin, mask, past):
+        """One decoder layer; past: [K, V] of earlier positions or None. Returns (x, K, V) with K, V extended."""
+        cfg = self.cfg
+        L, D, Hq, Hkv = x.shape[0], cfg.head_dim, cfg.heads, cfg.kv_heads
+        group = Hq // Hkv
+        scale = 1.0 / math.sqrt(D)
+        h = self.rms_norm(x, layer["ln1"])
+        qkv = h @ layer["wqkv"]
+        if "bqkv" in layer:
+            qkv = qkv + layer["bqkv"]
+        q, k, v = qkv.split([Hq * D, Hkv * D, Hkv * D], dim=-1)
+        q = q.view(L, Hq, D).transpose(0, 1)  # (Hq, L, D)
+        k = k.view(L, Hkv, D).transpose(0, 1)
+        v = v.view(L, Hkv, D).transpose(0, 1)
+        if cfg.qk_norm:
+            q = self.rms_norm(q, layer["q_norm"])
+            k = self.rms_norm(k, layer["k_norm"])
+        q = self.apply_rope(q, cos, sin)
+        k = self.apply_rope(k, cos, sin)
+        if past is not None:
+            k = torch.cat([past[0], k], dim=1)
+            v = torch.cat([past[1], v], dim=1)
+        # GQA: query head h uses KV head h // group; grouping the queries avoids materialising repeated K/V.
+        qg = q.reshape(Hkv, group * L, D)
+        scores = (qg @ k.transpose(1, 2)) * scale  # (Hkv, group*L, T)
+        scores = scores.view(Hkv, group, L, -1) + mask
+        probs = torch.softmax(scores, dim=-1).view(Hkv, group * L, -1)
+        attn = (probs @ v).view(Hq, L, D).transpose(0, 1).reshape(L, Hq * D)
+        x = x + attn @ layer["wo"]
+        h = self.rms_norm(x, layer["ln2"])
+        gate, up = (h @ layer["w_gate_up"]).chunk(2, dim=-1)
+        x = x + (F.silu(gate) * up) @ layer["w_down"]
+        return x, k, v
 
     def target_log_prob(self, hidden, ids):
         """sum_j log softmax(hidden[j] @ lm_head)[ids[j]]."""
@@ -276,7 +293,7 @@ def validate(req, where, vocab):
             raise InputError(f"{where}.spans[{k}] ({s.get('id')}): need prefixLength <= start < end <= {n}")
 
 
-def attribute(model, req):
+def attribute(model, req, checkpoint=False):
     ids_list, p, t = req["inputIds"], req["prefixLength"], req["targetStart"]
     ids = torch.tensor(ids_list, dtype=torch.long)
     cache = []
@@ -284,7 +301,7 @@ def attribute(model, req):
         with torch.no_grad():
             model.forward(model.embed[ids[:p]], 0, cache)  # fills the KV cache; its outputs are not needed
     tail_embed = model.embed[ids[p:]].clone().requires_grad_(True)
-    hidden = model.forward(tail_embed, p, cache)
+    hidden = model.forward(tail_embed, p, cache, checkpoint=checkpoint)
     # Tail row j predicts position p + j + 1, so target t is predicted by row t - 1 - p (>= 0 as t > p).
     log_prob = model.target_log_prob(hidden[t - 1 - p:-1], ids[t:])
     log_prob.backward()
@@ -317,6 +334,9 @@ def main(argv):
     ap.add_argument("--threads", type=int, default=0, help="intra-op threads (default: torch's choice)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--timing", action="store_true", help="print load/run seconds as one JSON line on stderr")
+    ap.add_argument("--checkpoint", action="store_true",
+                    help="recompute each layer of the tail pass in the backward pass (torch.utils.checkpoint): what a "
+                         "PyTorch user does when the plain pass's activations do not fit in memory")
     args = ap.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -337,7 +357,7 @@ def main(argv):
         runs = []
         for _ in range(max(1, args.repeat)):
             t1 = time.perf_counter()
-            results = [attribute(model, r) for r in batch]
+            results = [attribute(model, r, args.checkpoint) for r in batch]
             runs.append(time.perf_counter() - t1)
     except (InputError, OSError, json.JSONDecodeError) as e:
         print(f"torch_attribute: {e}", file=sys.stderr)

@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { SYSTEM_FILE_NAME } from '../core/system';
 import { scaffoldSystem } from '../core/system/scaffold';
 import type { Ctx } from './ctx';
+import { requireTrust } from './trust';
 
 export const NEW_SYSTEM_COMMAND = 'agentchord.newSystem';
 
@@ -25,6 +26,7 @@ export function registerNewSystem(ctx: Ctx): void {
  * Refuses, writing nothing, when any of the files already exists. Returns the system file, or undefined if cancelled.
  */
 export async function newSystem(ctx: Ctx, args: NewSystemArgs = {}): Promise<vscode.Uri | undefined> {
+  if (!requireTrust('New System', 'it writes files into this workspace')) return undefined;
   const folder = await chooseFolder(args.folder);
   if (!folder) return undefined;
   const name = args.name ?? basename(folder);

@@ -142,6 +142,10 @@ export function parseModelConfig(c: Json, file = 'config.json'): ModelConfig {
   const usesWindow = type === 'mistral' ? true : c.use_sliding_window === true;
   if (usesWindow && typeof sw === 'number' && sw > 0) slidingWindow = sw;
 
+  // The graphs implement SiLU-gated MLPs only: a model with another activation would run and give wrong numbers.
+  const act = c.hidden_act ?? c.hidden_activation;
+  if (act !== undefined && act !== null && act !== 'silu') fail('hidden_act', `is ${JSON.stringify(act)}; only "silu" is supported`);
+
   const dtype = c.torch_dtype ?? c.dtype;
   return {
     modelType: type,

@@ -82,6 +82,10 @@ export async function loadModel(dir: string, options: LoadModelOptions & LoadMod
     log(`loading ${kind} graph ${path}`);
     return ort.InferenceSession.create(readFileSync(path), sessionOptions);
   };
+  const layersInWeights = [...tensors.keys()].reduce((most, name) => Math.max(most, 1 + Number(/^model\.layers\.(\d+)\./.exec(name)?.[1] ?? -1)), 0);
+  if (layersInWeights > config.numLayers) {
+    log(`warning: ${modelDir}: the weights hold ${layersInWeights} layers but config.json's num_hidden_layers is ${config.numLayers}; only the first ${config.numLayers} are used`);
+  }
   // Building the forward graph checks every weight's name, shape and dtype against config.json (in milliseconds,
   // without a session): a broken model folder fails here, at load, not at its first use.
   buildForwardGraph(spec);
@@ -101,6 +105,19 @@ export async function loadModel(dir: string, options: LoadModelOptions & LoadMod
     maxPositions: config.maxPositions,
   };
   return new OrtModel(info, tokenizer, config, dtype, { forward, gradient, layered }, options.saliencyL2);
+}
+
+/** An attribution whose numbers are not finite. */
+export class NonFiniteResultError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NonFiniteResultError';
+  }
+}
+
+function firstNonFinite(values: ArrayLike<number>, what: string): string | undefined {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return `${what} of tail token ${i} is ${values[i]}`;
+  return undefined;
 }
 
 /** Creates a resource on first use; a failed creation is retried next time. */
@@ -151,6 +168,9 @@ class OrtModel implements LoadedModel {
     signal?.throwIfAborted();
     const { logProb, l1, gradInput, l2 } = this.layered ? await this.attributeLayered(this.layered, request, signal) : await this.attributeWhole(request, signal);
     signal?.throwIfAborted();
+    // NaN or Inf (weights that overflow, a broken checkpoint) must not pass as numbers (JSON would print null).
+    const bad = !Number.isFinite(logProb) ? `logProb is ${logProb}` : firstNonFinite(l1, 'L1') ?? firstNonFinite(gradInput, 'gradient·input');
+    if (bad) throw new NonFiniteResultError(`attribution produced a non-finite result (${bad}) for a ${request.inputIds.length}-token request: the model's numbers overflow or its weights are damaged`);
     const tokens: TokenSaliencyWithL2[] = Array.from(l1, (v, i) => (this.saliencyL2 && l2 ? { l1: v, gradInput: gradInput[i], l2: l2[i] } : { l1: v, gradInput: gradInput[i] }));
     return { logProb, tokens, connections: spanConnections(request, tokens) };
   }

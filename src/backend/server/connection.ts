@@ -24,7 +24,7 @@ import {
   type DeviceInfo,
   type ModelInfo,
 } from '../../protocol/backend';
-import { formatProblem, validateAttributionRequest } from '../../core/attribution/validateRequest';
+import { formatProblems, validateAttributionRequest } from '../../core/attribution/validateRequest';
 import type { LoadedModel } from '../runtime/types';
 import { parseDeviceChoice } from '../runtime/device';
 import { InvalidParamsError, requireObject, requireString, toResponseError } from './errors';
@@ -45,6 +45,8 @@ export interface ConnectionAuth {
   token: string;
   /** Closes the underlying socket (an unauthenticated peer gets nothing more). */
   close(): void;
+  /** Called once the peer has shown the token (its connection's pre-authentication limits are lifted). */
+  authenticated?(): void;
 }
 
 function sameToken(given: unknown, expected: string): boolean {
@@ -64,8 +66,8 @@ function modelInfo(model: LoadedModel): ModelInfo {
 
 function checkAttributionRequest(request: unknown, model: LoadedModel, path: string): AttributionRequest {
   const problems = validateAttributionRequest(request, model.info.vocabSize, { maxPositions: model.info.maxPositions, path });
-  const [first, ...rest] = problems;
-  if (first) throw new InvalidParamsError(first.path, first.message + rest.map((p) => `; ${formatProblem(p)}`).join(''));
+  const [first] = problems;
+  if (first) throw new InvalidParamsError(first.path, first.message + formatProblems(problems.slice(1)).map((line) => `; ${line}`).join(''));
   return request as AttributionRequest;
 }
 
@@ -134,6 +136,7 @@ export function serveConnection(connection: MessageConnection, context: BackendC
       );
     }
     initialized = true;
+    auth?.authenticated?.();
     return { protocolVersion: PROTOCOL_VERSION, backendVersion, device: context.device, pid: process.pid };
   });
 

@@ -17,14 +17,41 @@ import {
 import { defaultCacheDir } from '../runtime/graphCache';
 import { parseDeviceChoice, selectDevice } from '../runtime/device';
 import { serveConnection, type BackendContext } from './connection';
+import { FrameGuard } from './frameGuard';
 import { ModelRegistry, type ModelLoader } from './modelRegistry';
+
+/**
+ * What a TCP peer may do before and after it shows the token. Before: small frames (initialize is a few hundred
+ * bytes), a few seconds, and only so many such peers at once; a peer breaking a limit is dropped.
+ */
+export interface TcpLimits {
+  maxHeaderBytes: number;
+  preAuthFrameBytes: number;
+  maxFrameBytes: number;
+  handshakeMs: number;
+  maxUnauthenticated: number;
+}
+
+export const DEFAULT_TCP_LIMITS: TcpLimits = {
+  maxHeaderBytes: 8 * 1024,
+  preAuthFrameBytes: 1024 * 1024,
+  maxFrameBytes: 256 * 1024 * 1024,
+  handshakeMs: 5000,
+  maxUnauthenticated: 16,
+};
 
 export const BACKEND_USAGE = `Usage: node dist/backend.js [--stdio | --listen [host:]port] [--device auto|cpu|cuda|webgpu] [--cache-dir dir]
   --stdio           serve JSON-RPC on stdin/stdout (default)
   --listen h:p      serve on TCP (host defaults to 127.0.0.1); clients must send the token from
-                    AGENTCHORD_BACKEND_TOKEN, or the one printed to stderr at start-up
+                    AGENTCHORD_BACKEND_TOKEN, or the one printed to stderr at start-up. Not encrypted: to reach
+                    another machine, listen on 127.0.0.1 there and use an SSH tunnel (ssh -L 7601:127.0.0.1:7601 host)
+  --max-frame-mb N  largest message an authenticated TCP client may send (default ${DEFAULT_TCP_LIMITS.maxFrameBytes / 2 ** 20})
+  --handshake-timeout S
+                    seconds a TCP peer has to authenticate before it is dropped (default ${DEFAULT_TCP_LIMITS.handshakeMs / 1000})
   --device          default device for loaded models (default auto: CUDA, then WebGPU, then CPU)
   --cache-dir       compiled-graph cache (default $AGENTCHORD_CACHE or ~/.cache/agentchord)`;
+
+
 
 const log = (message: string) => process.stderr.write(`[agentchord backend] ${message}\n`);
 
@@ -48,6 +75,8 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
         listen: { type: 'string' },
         device: { type: 'string', default: 'auto' },
         'cache-dir': { type: 'string' },
+        'max-frame-mb': { type: 'string' },
+        'handshake-timeout': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -68,6 +97,20 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
   if (args.stdio && args.listen !== undefined) {
     process.stderr.write('--stdio and --listen exclude each other\n');
     return 2;
+  }
+  const limits = { ...DEFAULT_TCP_LIMITS };
+  for (const [flag, set] of [
+    ['max-frame-mb', (v: number) => (limits.maxFrameBytes = v * 2 ** 20)],
+    ['handshake-timeout', (v: number) => (limits.handshakeMs = v * 1000)],
+  ] as const) {
+    const text = args[flag];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (!(value > 0) || !Number.isFinite(value)) {
+      process.stderr.write(`--${flag}: expected a positive number, got '${text}'\n`);
+      return 2;
+    }
+    set(value);
   }
   let listen: { host: string; port: number } | undefined;
   try {
@@ -121,11 +164,43 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
     process.stderr.write(`AGENTCHORD_BACKEND_TOKEN=${token}\n`);
   }
   const bearer = token;
+  const unauthenticated = new Set<Socket>();
   const server = createServer((socket: Socket) => {
-    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    serveConnection(connection, context, { token: bearer, close: () => socket.destroy() });
     socket.on('error', (err) => log(`connection error: ${err.message}`));
-    connection.onClose(() => connection.dispose());
+    if (unauthenticated.size >= limits.maxUnauthenticated) {
+      log(`refused a TCP connection: ${limits.maxUnauthenticated} connections are already waiting to authenticate`);
+      socket.destroy();
+      return;
+    }
+    unauthenticated.add(socket);
+    let authenticated = false;
+    const drop = (why: string) => {
+      log(`closed a TCP connection: ${why}`);
+      socket.destroy();
+    };
+    const handshake = setTimeout(() => drop(`no valid initialize within ${limits.handshakeMs / 1000} s`), limits.handshakeMs);
+    // Registered before the JSON-RPC reader's listener, so that a frame over the limit is refused before it is buffered.
+    const guard = new FrameGuard({ maxHeaderBytes: limits.maxHeaderBytes, maxFrameBytes: () => (authenticated ? limits.maxFrameBytes : limits.preAuthFrameBytes) });
+    socket.on('data', (chunk: Buffer) => {
+      const problem = guard.push(chunk);
+      if (problem) drop(`the peer sent ${problem}`);
+    });
+    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    serveConnection(connection, context, {
+      token: bearer,
+      close: () => socket.destroy(),
+      authenticated: () => {
+        authenticated = true;
+        unauthenticated.delete(socket);
+        clearTimeout(handshake);
+      },
+    });
+    // Whatever the reader buffered goes with the connection.
+    socket.on('close', () => {
+      unauthenticated.delete(socket);
+      clearTimeout(handshake);
+      connection.dispose();
+    });
     connection.listen();
   });
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AttributionResult } from '../../protocol/attribution';
-import { formatProblem, parseAttributionRequests, type RequestProblem } from '../../core/attribution/validateRequest';
+import { formatProblems, parseAttributionRequests, type RequestProblem } from '../../core/attribution/validateRequest';
+import { AttributionMemoryError } from '../../backend/runtime/layeredAttribution';
+import { NonFiniteResultError } from '../../backend/runtime/loadModel';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { loadCliModel, MODEL_OPTIONS_HELP, parseCommandArgs } from './localModel';
@@ -21,10 +23,12 @@ input embedding, reduced per token (L1 norm, gradient·input) and per span (mean
 ${MODEL_OPTIONS_HELP}
 
 Prints {"logProb", "tokens": [{"l1", "gradInput"} per tail position], "connections": {spanId: {"meanL1", "maxL1",
-"meanGradInput", "maxGradInput"}}} (an array for an array). Exit status 2 on an invalid request, naming the field.`;
+"meanGradInput", "maxGradInput"}}} (an array for an array). Exit status 2 on an invalid request, naming the field
+(the first 20 problems are listed, long values abbreviated); 1 when a request cannot fit in free memory or the model
+produces NaN or infinity, naming the request.`;
 
 function invalidRequest(file: string, problems: RequestProblem[]): CliError {
-  return new CliError(`attribute: invalid request in ${file}:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+  return new CliError(`attribute: invalid request in ${file}:\n${formatProblems(problems).map((line) => `  ${line}`).join('\n')}`);
 }
 
 /** Only the contract's fields (the runtime may add diagnostics such as an L2 norm). */
@@ -65,7 +69,15 @@ export const attributeCommand: Command = {
       const { requests, isArray, problems } = parseAttributionRequests(json, { vocabSize: model.info.vocabSize, maxPositions: model.info.maxPositions });
       if (problems.length) throw invalidRequest(file, problems);
       const results: AttributionResult[] = [];
-      for (const request of requests) results.push(contractResult(await model.attribute(request)));
+      for (const [i, request] of requests.entries()) {
+        try {
+          results.push(contractResult(await model.attribute(request)));
+        } catch (err) {
+          // Name the request that failed; a bad result or a request too big for memory is not an internal error.
+          if (err instanceof NonFiniteResultError || err instanceof AttributionMemoryError) throw new CliError(`attribute: ${isArray ? `request[${i}]` : 'request'}: ${err.message}`, 1);
+          throw err;
+        }
+      }
       process.stdout.write(JSON.stringify(isArray ? results : results[0]) + '\n');
       return 0;
     } finally {

@@ -23,7 +23,27 @@ export function formatProblem(problem: RequestProblem): string {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const describe = (v: unknown): string => (v === undefined ? 'missing' : JSON.stringify(v) ?? String(v));
+/** A value for a message, abbreviated: a hostile request's 5 MB string or 100k-deep array is not echoed back. */
+export function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = Array.isArray(v) ? 'a nested array too deep to print' : `a ${typeof v}`; // e.g. RangeError on deep nesting
+  }
+  return text.length > 80 ? `${text.slice(0, 60)}... (${text.length} characters)` : text;
+}
+
+/** At most this many problems are listed; the rest are counted (a million bad ids are one mistake, not a million). */
+export const MAX_LISTED_PROBLEMS = 20;
+
+/** The problems as lines for a message: the first MAX_LISTED_PROBLEMS, then how many more there are. */
+export function formatProblems(problems: RequestProblem[]): string[] {
+  const lines = problems.slice(0, MAX_LISTED_PROBLEMS).map(formatProblem);
+  if (problems.length > MAX_LISTED_PROBLEMS) lines.push(`... and ${problems.length - MAX_LISTED_PROBLEMS} more problems`);
+  return lines;
+}
 
 /** Problems of one request; empty when it is valid. `path` is the JSON path of the request itself. */
 export function validateAttributionRequest(json: unknown, vocabSize?: number, options: { maxPositions?: number; path?: string } = {}): RequestProblem[] {

@@ -95,7 +95,7 @@ class GradientAttributor implements Attributor {
     } catch (err) {
       if (signal?.aborted) throw err;
       const detail = err instanceof Error ? err.message : String(err);
-      return unavailableAttribution(call, this.system, `attribution model "${this.modelName}" failed: ${detail}`);
+      return unavailableAttribution(call, this.system, `attribution model "${this.modelName}" failed on call ${call.id} (agent ${call.agent}): ${detail}`);
     }
   }
 

@@ -34,7 +34,9 @@ export function backendSettings(): BackendSettings {
   if (!DEVICES.includes(device as DeviceChoice)) {
     throw new Error(`setting ${SETTINGS.device}: expected one of ${DEVICES.join(', ')}, got '${device}'`);
   }
-  const remoteText = config().get<string>(SETTINGS.remote, '').trim();
+  // User settings only: the backend token is sent to that host, so a workspace must not be able to choose it (the
+  // setting is application-scoped in package.json; this also ignores a workspace value that slipped in).
+  const remoteText = (config().inspect<string>(SETTINGS.remote)?.globalValue ?? '').trim();
   const cacheDir = config().get<string>(SETTINGS.cacheDir, '').trim();
   return {
     device: device as DeviceChoice,

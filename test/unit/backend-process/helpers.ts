@@ -65,8 +65,8 @@ export function fakeModelDir(): string {
 }
 
 /** Starts `node <backend> --listen 127.0.0.1:0` and resolves once it says which port it got. */
-export function startTcpBackend(backendPath: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; stderr: string[] }> {
-  const child = spawn(process.execPath, [backendPath, '--listen', '127.0.0.1:0', '--device', 'cpu'], {
+export function startTcpBackend(backendPath: string, env: NodeJS.ProcessEnv, args: string[] = []): Promise<{ child: ChildProcess; port: number; stderr: string[] }> {
+  const child = spawn(process.execPath, [backendPath, '--listen', '127.0.0.1:0', '--device', 'cpu', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...env },
   });

@@ -4,11 +4,11 @@
 // checks the default path against finite differences; this one checks that the cutting changes nothing.)
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeRandomModel, type RandomModelSpec } from '../../../src/backend/model/randomModel';
-import { loadModel } from '../../../src/backend/runtime/loadModel';
+import { loadModel, NonFiniteResultError } from '../../../src/backend/runtime/loadModel';
 import { AttributionMemoryError, chunkRanges, LayeredAttribution } from '../../../src/backend/runtime/layeredAttribution';
 import { readModelConfig } from '../../../src/backend/model/config';
 import { readTensorIndex } from '../../../src/backend/model/safetensors';
@@ -90,4 +90,31 @@ test('a request that cannot fit in memory fails before allocating, naming its si
   } finally {
     await layered.release();
   }
+});
+
+test('NaN in the result is an error naming the request, not a null in the JSON', async () => {
+  const dir = join(root, 'nan');
+  writeRandomModel(dir, { ...base, arch: 'llama', tie: true });
+  const tensors = readTensorIndex(dir);
+  const norm = tensors.get('model.norm.weight')!;
+  const bytes = readFileSync(join(dir, norm.file));
+  for (let i = 0; i < norm.length; i += 4) bytes.writeFloatLE(Number.NaN, norm.offset + i); // a damaged checkpoint
+  writeFileSync(join(dir, norm.file), bytes);
+  const model = await loadModel(dir, { device: 'cpu', cacheDir: join(root, 'cache'), threads: 1 });
+  try {
+    await assert.rejects(model.attribute(REQUESTS[0][1]), (err: unknown) => err instanceof NonFiniteResultError && /non-finite result \(logProb is NaN\) for a 23-token request/.test(err.message));
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('config.json with fewer layers than the weights hold loads with a warning naming both counts', async () => {
+  const dir = join(root, 'layers');
+  writeRandomModel(dir, { ...base, arch: 'llama', tie: true });
+  const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, num_hidden_layers: 2 }));
+  const log: string[] = [];
+  const model = await loadModel(dir, { device: 'cpu', cacheDir: join(root, 'cache'), threads: 1, log: (m) => log.push(m) });
+  await model.dispose();
+  assert.ok(log.some((m) => /the weights hold 3 layers but config.json's num_hidden_layers is 2/.test(m)), log.join('\n'));
 });

@@ -75,6 +75,12 @@ describe('graph builder ModelErrors', () => {
     ]);
   const isModelError = (pattern: RegExp) => (e: Error) => e instanceof ModelError && pattern.test(e.message);
 
+  test('config.json: an activation other than silu is refused, not silently computed as silu', () => {
+    const base = { model_type: 'llama', hidden_size: 8, intermediate_size: 12, num_attention_heads: 2, num_hidden_layers: 1, vocab_size: 10 };
+    assert.throws(() => parseModelConfig({ ...base, hidden_act: 'gelu' }), isModelError(/field "hidden_act" is "gelu"; only "silu" is supported/));
+    assert.equal(parseModelConfig({ ...base, hidden_act: 'silu' }).modelType, 'llama');
+  });
+
   test('a complete tensor index builds both graphs', () => {
     assert.ok(buildForwardGraph({ config, tensors: tensors(), dtype: 'float32' }).nodes.length > 0);
     assert.ok(buildGradientGraph({ config, tensors: tensors(), dtype: 'float32' }).outputs.map((o) => o.name).includes('l1'));

@@ -84,6 +84,25 @@ describe('agentchord attribute', { timeout: 300_000 }, () => {
     });
   }
 
+  // Hostile shapes (issue 12): exit 2 with the field named and the value abbreviated, never a stack trace or an echo.
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+  const hostile: Array<[string, string, RegExp]> = [
+    ['100k-deep nested inputIds', `{"inputIds": ${deep}, "prefixLength": 0, "targetStart": 1, "spans": []}`, /request\.inputIds: needs at least 2 tokens/],
+    ['a 100k-deep nested request', deep, /request\[0\]: expected an object .*got a nested array too deep to print/],
+    ['a million invalid ids', JSON.stringify({ ...request, inputIds: new Array(1_000_000).fill(-1) }), /request\.inputIds\[0\]: expected a non-negative integer token id, got -1[\s\S]*\.\.\. and \d+ more problems/],
+    ['a 5 MB string in inputIds', JSON.stringify({ ...request, inputIds: [1, 'x'.repeat(5_000_000)] }), /request\.inputIds\[1\]: expected a non-negative integer token id, got "x{50,}\.\.\. \(5000002 characters\)/],
+  ];
+  for (const [what, content, message] of hostile) {
+    test(`hostile request (${what}) exits 2 naming the field, abbreviated`, async () => {
+      const { code, stdout, stderr } = await run(['attribute', '--model', STORIES, '--request', requestFile(`${what.replace(/\W+/g, '-')}.json`, content)]);
+      assert.equal(code, 2, stderr.slice(0, 2000));
+      assert.match(stderr, message);
+      assert.doesNotMatch(stderr, /internal error|    at /);
+      assert.ok(stderr.length < 10_000, `stderr has ${stderr.length} characters`);
+      assert.equal(stdout, '');
+    });
+  }
+
   test('usage mistakes exit 2 naming the option', async () => {
     const file = requestFile('ok.json', request);
     let r = await run(['attribute', '--model', '/no/such/model', '--request', file]);
