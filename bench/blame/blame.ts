@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { STRATEGY_FIELD } from '../../src/core/engine/attribution';
-import { inProcessBackend } from '../../src/core/engine/inProcessBackend';
+import { inProcessModels } from '../../src/backend/inProcess';
 import { ATTRIBUTION_STRATEGIES } from '../../src/core/system/types';
 import type { BenchContext } from '../lib/context';
 import type { BenchResult } from '../lib/report';
@@ -45,7 +45,7 @@ export async function blameAccuracy(_ctx?: BenchContext): Promise<BenchResult> {
   const shipped = loadShippedCases(join(model, 'cases.json'));
   const cases = [...shipped, ...generateCases(shipped, GENERATED_CASES, GENERATED_SEED)];
   const work = mkdtempSync(join(tmpdir(), 'agentchord-bench-blame-'));
-  const backend = inProcessBackend({ cacheDir: join(work, 'graphs') });
+  const backend = inProcessModels({ cacheDir: join(work, 'graphs') });
   const runs: CaseRun[] = [];
   try {
     for (const c of cases) runs.push(await runCase(c, join(work, c.id), model, backend));

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AttributionBackend } from '../../src/core/engine/attributionBackend';
+import type { LocalModels } from '../../src/protocol/localModel';
 import { makeAttributor } from '../../src/core/engine/attribution';
 import { runForward } from '../../src/core/engine/forward';
 import { makeModelResolver } from '../../src/core/engine/models';
@@ -167,7 +167,7 @@ export interface CaseRun {
 }
 
 /** Runs one case through runForward (uncached) in `dir`. */
-export async function runCase(c: BlameCase, dir: string, modelDir: string, backend: AttributionBackend): Promise<CaseRun> {
+export async function runCase(c: BlameCase, dir: string, modelDir: string, backend: LocalModels): Promise<CaseRun> {
   const { system, problems } = loadSystemFile(writeCaseSystem(dir, c, modelDir));
   if (!system) throw new Error(`case ${c.id}: ${problems.map((p) => p.message).join('; ')}`);
   const runFolder = RunFolder.create(dir, {
@@ -183,7 +183,7 @@ export async function runCase(c: BlameCase, dir: string, modelDir: string, backe
     system,
     samples: [sample],
     runFolder,
-    models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, backend }),
+    models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, localModels: backend }),
     attributor: makeAttributor(system, backend),
     concurrency: 1,
   });

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelError } from '../runtime/types';
+import { ModelError } from '../errors';
 
 export const SUPPORTED_MODEL_TYPES = ['llama', 'qwen2', 'qwen3', 'mistral'] as const;
 export type ModelType = (typeof SUPPORTED_MODEL_TYPES)[number];

@@ -16,7 +16,7 @@
  * float16 graphs keep norms, log-softmax, logits and the saliency reductions in float32.
  */
 import { differentiate, Graph, type DType, type Value } from '../onnx';
-import { ModelError } from '../runtime/types';
+import { ModelError } from '../errors';
 import type { ModelConfig } from './config';
 import type { TensorInfo } from './safetensors';
 

@@ -223,7 +223,17 @@ export class LayeredAttribution {
     }
   }
 
-  async attribute(request: AttributionRequest, signal?: AbortSignal): Promise<LayeredSaliency> {
+  /** Requests run one at a time: they share the buffers (and would only compete for the same cores). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  attribute(request: AttributionRequest, signal?: AbortSignal): Promise<LayeredSaliency> {
+    const run = this.queue.then(() => this.attributeNow(request, signal));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async attributeNow(request: AttributionRequest, signal?: AbortSignal): Promise<LayeredSaliency> {
+    signal?.throwIfAborted();
     this.checkMemory(request);
     const c = this.config;
     const [H, hd, kvH, G] = [c.hiddenSize, c.headDim, c.numKvHeads, c.numHeads / c.numKvHeads];

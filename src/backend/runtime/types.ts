@@ -32,11 +32,3 @@ export interface LoadedModel {
   ): Promise<GenerateResult>;
   dispose(): Promise<void>;
 }
-
-/** Thrown for bad user input about a model (unsupported model_type, missing tensor, shape mismatch...). */
-export class ModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
-  }
-}

@@ -2,7 +2,7 @@
 import { ResponseError } from 'vscode-jsonrpc';
 import { BackendErrorCodes, type BackendErrorData } from '../../protocol/backend';
 import { DeviceUnavailableError } from '../runtime/device';
-import { ModelError } from '../runtime/types';
+import { ModelError } from '../errors';
 
 /** A bad request parameter; `field` is its JSON path (e.g. `request.spans[0].start`, `modelId`). */
 export class InvalidParamsError extends Error {

@@ -19,7 +19,7 @@ import { Template } from '@huggingface/jinja';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChatMessage } from '../../protocol/attribution';
-import { ModelError } from '../runtime/types';
+import { ModelError } from '../errors';
 import type { ModelTokenizer } from './types';
 
 type Json = Record<string, unknown>;

@@ -8,7 +8,8 @@ import type { DeviceChoice } from '../../protocol/attribution';
 import { DeviceUnavailableError, parseDeviceChoice } from '../../backend/runtime/device';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { loadModel } from '../../backend/runtime/loadModel';
-import { ModelError, type LoadedModel } from '../../backend/runtime/types';
+import { ModelError } from '../../backend/errors';
+import type { LoadedModel } from '../../backend/runtime/types';
 import { CliError } from '../cliError';
 
 export const MODEL_OPTIONS_HELP = `  --model <dir>       Hugging Face model folder (config.json, *.safetensors, tokenizer.json)

@@ -7,7 +7,7 @@
  * given rather than generated, this works for agents that ran on a hosted model too: the attribution model then
  * stands in for it (`surrogate: true`) and the weights say what that model finds important in the same text.
  *
- * The text is rebuilt exactly as the agent saw it (./attributionBackend.ts): the system prompt and the user message
+ * The text is rebuilt exactly as the agent saw it (./localModels.ts): the system prompt and the user message
  * with its blocks, rendered with the attribution model's chat template, or as plain text when it has none. It is
  * tokenised in segments so each block's token range is exact; everything before the first block is the prefix
  * (run once without gradients, the prefix trick); the output tokens are the targets. An agent with input format
@@ -15,9 +15,9 @@
  * without chat template: BOS and any prompt text before `{{input}}`), and each block's range is its whole line.
  */
 import type { AttributionRequest, AttributionResult, SpanConnection } from '../../protocol/attribution';
-import type { AttributionStrategy, LocalModel, SystemConfig } from '../system/types';
-import type { BackendClient } from '../backend/client';
-import { clientBackend, renderPlainChat, type AttributionBackend, type AttributionModel } from './attributionBackend';
+import type { AttributionStrategy, LocalModel as LocalModelConfig, SystemConfig } from '../system/types';
+import type { LocalModel, LocalModels } from '../../protocol/localModel';
+import { renderPlainChat } from './localModels';
 import { attributedOutput } from './blocks';
 import type { AgentCall, CallAttribution } from './types';
 
@@ -62,27 +62,26 @@ export function unavailableAttribution(call: AgentCall, system: SystemConfig, re
 }
 
 /**
- * The attributor of a system, or undefined when it has no attribution model (system.attribution.model) or no backend
- * is given; runForward then records 'unavailable' with the reason. The backend: the backend process (BackendClient,
- * as the extension has it) or any AttributionBackend (inProcessBackend in the CLI).
+ * The attributor of a system, or undefined when it has no attribution model (system.attribution.model) or no local
+ * models are given; runForward then records 'unavailable' with the reason. The models run in this process (the CLI)
+ * or in the backend process (the extension): the protocol's LocalModels either way.
  */
-export function makeAttributor(system: SystemConfig, backendOrClient: AttributionBackend | BackendClient | undefined): Attributor | undefined {
+export function makeAttributor(system: SystemConfig, models: LocalModels | undefined): Attributor | undefined {
   const name = system.attribution.model;
-  if (!name || !backendOrClient) return undefined;
-  const backend = 'loadModel' in backendOrClient ? clientBackend(backendOrClient) : backendOrClient;
+  if (!name || !models) return undefined;
   const config = system.models[name];
   if (!config || config.kind !== 'local') {
     throw new Error(`${system.file}: attribution.model "${name}" must name a model with provider: local`);
   }
-  return new GradientAttributor(system, name, config, backend);
+  return new GradientAttributor(system, name, config, models);
 }
 
 class GradientAttributor implements Attributor {
   constructor(
     private readonly system: SystemConfig,
     private readonly modelName: string,
-    private readonly config: LocalModel,
-    private readonly backend: AttributionBackend,
+    private readonly config: LocalModelConfig,
+    private readonly backend: LocalModels,
   ) {}
 
   async attributeCall(call: AgentCall, signal?: AbortSignal): Promise<CallAttribution> {
@@ -99,7 +98,7 @@ class GradientAttributor implements Attributor {
     }
   }
 
-  private async attributeWith(model: AttributionModel, call: AgentCall, signal?: AbortSignal): Promise<CallAttribution> {
+  private async attributeWith(model: LocalModel, call: AgentCall, signal?: AbortSignal): Promise<CallAttribution> {
     const built = await buildAttributionRequest(model, call, signal);
     if ('unavailable' in built) return unavailableAttribution(call, this.system, built.unavailable);
     const { request, blockSpans, pieces, truncatedPrefixTokens } = built;
@@ -160,7 +159,7 @@ function around(text: string, marker: string): [string, string] {
  * The text around the user message: the system prompt (and for a chat template its markup), and what follows the
  * user message up to where the answer starts. Found by rendering with a marker in place of the user message.
  */
-async function frame(model: AttributionModel, system: string | undefined, signal?: AbortSignal): Promise<{ before: string; after: string; addSpecialTokens: boolean }> {
+async function frame(model: LocalModel, system: string | undefined, signal?: AbortSignal): Promise<{ before: string; after: string; addSpecialTokens: boolean }> {
   const marker = '\u0000AGENTCHORD_USER_MESSAGE\u0000';
   // A call without system message (input format `lines`) was sent its user message alone: rebuild just that.
   const messages = [
@@ -181,7 +180,7 @@ async function frame(model: AttributionModel, system: string | undefined, signal
  * cannot be attributed (empty output, blocks that do not fit the context).
  */
 export async function buildAttributionRequest(
-  model: AttributionModel,
+  model: LocalModel,
   call: AgentCall,
   signal?: AbortSignal,
 ): Promise<BuiltAttributionRequest | { unavailable: string }> {

@@ -4,13 +4,13 @@
  * behind the response cache so a re-run of the same requests costs nothing.
  */
 import type { DeviceChoice } from '../../protocol/attribution';
-import type { BackendClient } from '../backend/client';
 import { CachingProvider, cacheDirFor, ResponseCache } from '../llm/cache';
 import { LocalProvider, type LocalGenerator } from '../llm/localProvider';
 import { createEndpointProvider, type ApiKeyResolver, type OpenAIProviderOptions } from '../llm/openaiProvider';
 import type { ChatProvider } from '../llm/types';
 import type { SystemConfig } from '../system/types';
-import { clientBackend, localGenerator, type AttributionBackend } from './attributionBackend';
+import type { LocalModels } from '../../protocol/localModel';
+import { localGenerator } from './localModels';
 
 export type ModelResolver = (modelName: string) => ChatProvider;
 
@@ -19,26 +19,27 @@ export interface ModelResolverOptions {
   apiKey: ApiKeyResolver;
   /** Response cache folder. Default `<system dir>/.agentchord/cache`; `false` turns the cache off. */
   cacheDir?: string | false;
-  /** Runs `provider: local` models: the backend process, an AttributionBackend, or any LocalGenerator. */
-  backend?: BackendClient | AttributionBackend | LocalGenerator;
+  /** Runs `provider: local` models (in this process or in the backend process: the engine does not know which). */
+  localModels?: LocalModels;
+  /** Or any generator of local-model replies (tests). */
+  localGenerator?: LocalGenerator;
   /** Passed to every endpoint provider (time-outs, retry policy, streaming). */
   endpoint?: Omit<OpenAIProviderOptions, 'baseUrl' | 'model' | 'apiKeyEnv' | 'parameters' | 'resolveApiKey'>;
 }
 
-/** The generator for local models, whatever kind of backend was given. */
-function generatorOf(backend: ModelResolverOptions['backend'], system: SystemConfig): LocalGenerator | undefined {
-  if (!backend) return undefined;
+/** The generator for local models. */
+function generatorOf(options: ModelResolverOptions, system: SystemConfig): LocalGenerator | undefined {
+  if (options.localGenerator) return options.localGenerator;
+  if (!options.localModels) return undefined;
   const devices: Record<string, DeviceChoice> = {};
   for (const m of Object.values(system.models)) if (m.kind === 'local') devices[m.path] = m.device;
-  if ('loadModel' in backend) return localGenerator(clientBackend(backend), devices);
-  if ('model' in backend) return localGenerator(backend, devices);
-  return backend;
+  return localGenerator(options.localModels, devices);
 }
 
 /** Providers are built once per model name and shared by all agents and samples. */
 export function makeModelResolver(system: SystemConfig, options: ModelResolverOptions): ModelResolver {
   const cache = options.cacheDir === false ? undefined : new ResponseCache(options.cacheDir ?? cacheDirFor(system.dir));
-  const generator = generatorOf(options.backend, system);
+  const generator = generatorOf(options, system);
   const providers = new Map<string, ChatProvider>();
   return (name) => {
     const existing = providers.get(name);

@@ -6,6 +6,7 @@ import type { SystemConfig } from '../../core/system/types';
 import { BackendUnavailableError, type BackendService } from '../backend/backendService';
 import type { Ctx } from '../ctx';
 import { secretApiKeyResolver } from './apiKeys';
+import { remoteModels } from '../../core/backend/remoteModels';
 
 /** What the engine needs to run a system from the editor: model providers and, when configured, the attributor. */
 export interface EngineSession {
@@ -42,9 +43,9 @@ export async function openEngineSession(ctx: Ctx, backend: BackendService, syste
   }
   const { makeModelResolver } = await import('../../core/engine/models');
   const { makeAttributor } = await import('../../core/engine/attribution');
-  const attributor = makeAttributor(system, client);
+  const attributor = makeAttributor(system, client && remoteModels(client));
   return {
-    models: makeModelResolver(system, { apiKey: secretApiKeyResolver(ctx.extension.secrets), backend: client }),
+    models: makeModelResolver(system, { apiKey: secretApiKeyResolver(ctx.extension.secrets), localModels: client && remoteModels(client) }),
     attributor,
     ...(attributor ? {} : { noAttributionReason: `${system.file}: no attribution.model is set (a provider: local model)` }),
     done: async () => {

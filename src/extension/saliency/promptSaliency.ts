@@ -2,9 +2,10 @@
  * Token saliency of a prompt file's own text for one recorded call of its agent: how much each token of the system
  * prompt mattered for what the agent said in that sample. Unlike the run's connection weights, the prompt is not a
  * prefix here: prefixLength 0 and the prompt's tokens are the one span, so every prompt token gets a gradient.
- * Pure (no `vscode`): runs on any AttributionModel (the extension passes clientBackend over the backend process).
+ * Pure (no `vscode`): runs on any LocalModel (the extension passes remoteModels over the backend process).
  */
-import { renderPlainChat, type AttributionModel } from '../../core/engine/attributionBackend';
+import { renderPlainChat } from '../../core/engine/localModels';
+import type { LocalModel } from '../../protocol/localModel';
 import { attributedOutput } from '../../core/engine/blocks';
 import type { AgentCall } from '../../core/engine/types';
 import { parsePromptFile } from '../../core/prompt';
@@ -23,7 +24,7 @@ export interface PromptSaliency {
 /**
  * @param fileText the prompt file as the editor shows it (the document is never modified)
  */
-export async function computePromptSaliency(model: AttributionModel, call: AgentCall, fileText: string, signal?: AbortSignal): Promise<PromptSaliency> {
+export async function computePromptSaliency(model: LocalModel, call: AgentCall, fileText: string, signal?: AbortSignal): Promise<PromptSaliency> {
   const messages: ChatMessage[] = call.messages
     .filter((m) => m.role === 'system' || m.role === 'user' || m.role === 'assistant' || m.role === 'tool')
     .map((m) => ({ role: m.role as ChatMessage['role'], content: m.content }));

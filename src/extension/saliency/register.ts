@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { BackendClient } from '../../core/backend/client';
-import { clientBackend } from '../../core/engine/attributionBackend';
+import { remoteModels } from '../../core/backend/remoteModels';
 import type { AgentCall } from '../../core/engine/types';
 import type { Ctx } from '../ctx';
 import { getRunStore, type RunStore } from '../runs/runStore';
@@ -107,7 +107,7 @@ export class TokenSaliency {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         const client = await this.backend!.ensureReady();
-        const attributionModel = await clientBackend(client).model(model.path, model.device, abort.signal);
+        const attributionModel = await remoteModels(client).model(model.path, model.device, abort.signal);
         return computePromptSaliency(attributionModel, call, text, abort.signal);
       },
     );

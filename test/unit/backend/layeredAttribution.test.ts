@@ -118,3 +118,17 @@ test('config.json with fewer layers than the weights hold loads with a warning n
   await model.dispose();
   assert.ok(log.some((m) => /the weights hold 3 layers but config.json's num_hidden_layers is 2/.test(m)), log.join('\n'));
 });
+
+test('concurrent requests on one model give the same numbers as one at a time (they share buffers)', async () => {
+  const dir = join(root, 'concurrent');
+  writeRandomModel(dir, { ...base, arch: 'qwen2', tie: true });
+  const model = await loadModel(dir, { device: 'cpu', cacheDir: join(root, 'cache'), threads: 1, layeredTuning: { forwardChunkRows: 3, headChunkRows: 2 } });
+  try {
+    const [a, b] = [REQUESTS[0][1], REQUESTS[1][1]];
+    const alone = [await model.attribute(a), await model.attribute(b)];
+    const together = await Promise.all([model.attribute(a), model.attribute(b), model.attribute(a)]);
+    assert.deepEqual(together, [alone[0], alone[1], alone[0]]);
+  } finally {
+    await model.dispose();
+  }
+});

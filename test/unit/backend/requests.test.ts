@@ -6,7 +6,7 @@ import type { TensorInfo } from '../../../src/backend/model/safetensors';
 import { buildForwardGraph, buildGradientGraph } from '../../../src/backend/model/transformer';
 import { spanConnections, targetRows, validateAttributionRequest } from '../../../src/backend/runtime/attribute';
 import { attentionMask } from '../../../src/backend/runtime/feeds';
-import { ModelError } from '../../../src/backend/runtime/types';
+import { ModelError } from '../../../src/backend/errors';
 import type { AttributionRequest } from '../../../src/protocol/attribution';
 
 const ok: AttributionRequest = { inputIds: [1, 5, 6, 7, 8], prefixLength: 2, targetStart: 3, spans: [{ id: 's', start: 2, end: 4 }] };

@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { buildAttributionRequest } from '../../../src/core/engine/attribution';
-import { inProcessBackend } from '../../../src/core/engine/inProcessBackend';
-import type { AttributionBackend } from '../../../src/core/engine/attributionBackend';
+import { inProcessModels } from '../../../src/backend/inProcess';
+import type { LocalModels } from '../../../src/protocol/localModel';
 import { generateCases, loadShippedCases, runCase, type CaseRun } from '../../../bench/blame/cases';
 import { repoPath } from '../repo';
 
@@ -21,12 +21,12 @@ const shipped = loadShippedCases(join(MODEL, 'cases.json'));
 
 describe('chord-retrieval cases through the engine', () => {
   let work: string;
-  let backend: AttributionBackend;
+  let backend: LocalModels;
   const runs: CaseRun[] = [];
 
   before(async () => {
     work = mkdtempSync(join(tmpdir(), 'agentchord-blame-'));
-    backend = inProcessBackend({ cacheDir: join(work, 'graphs') });
+    backend = inProcessModels({ cacheDir: join(work, 'graphs') });
     for (const c of shipped) runs.push(await runCase(c, join(work, c.id), MODEL, backend));
   });
   after(async () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { agentBlock, renderLines, taskBlock } from '../../../src/core/engine/blocks';
-import { renderPlainChat } from '../../../src/core/engine/attributionBackend';
+import { renderPlainChat } from '../../../src/core/engine/localModels';
 import { runForward } from '../../../src/core/engine/forward';
 import { makeModelResolver } from '../../../src/core/engine/models';
 import { RunFolder } from '../../../src/core/engine/runFolder';

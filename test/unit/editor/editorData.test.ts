@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inProcessBackend } from '../../../src/core/engine/inProcessBackend';
+import { inProcessModels } from '../../../src/backend/inProcess';
 import { lensTitles, summarizeAgents, summarizeLoss } from '../../../src/extension/codelens/agentSummary';
 import { applyHunks, proposalHunks } from '../../../src/extension/review/hunks';
 import { reviewMarkdown } from '../../../src/extension/review/reviewDocument';
@@ -83,7 +83,7 @@ describe('prompt-file saliency', () => {
     const agent = system.agents.find((a) => a.name === 'reporterA')!;
     const call = contents.calls.find((c) => c.agent === 'reporterA')!;
     const fileText = readFileSync(agent.promptFile, 'utf8');
-    const backend = inProcessBackend({ cacheDir: join(mkdtempSync(join(tmpdir(), 'agentchord-editor-graphs-')), 'graphs') });
+    const backend = inProcessModels({ cacheDir: join(mkdtempSync(join(tmpdir(), 'agentchord-editor-graphs-')), 'graphs') });
     try {
       const model = await backend.model(system.models.tiny.kind === 'local' ? system.models.tiny.path : '', 'cpu');
       const result = await computePromptSaliency(model, call, fileText);

@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAttributor } from '../../../src/core/engine/attribution';
-import { inProcessBackend } from '../../../src/core/engine/inProcessBackend';
+import { inProcessModels } from '../../../src/backend/inProcess';
 import { optimize } from '../../../src/core/engine/loop';
 import { makeModelResolver } from '../../../src/core/engine/models';
 import type { RunFolderContents } from '../../../src/core/engine/runFolder';
@@ -28,12 +28,12 @@ export function realStoriesRun(): Promise<RealRun> {
     writeFileSync(file, readFileSync(file, 'utf8').replace('../../models/stories260k', repoPath('models', 'stories260k')));
     const { system, problems } = loadSystemFile(file);
     if (!system) throw new Error(problems.map((p) => p.message).join('\n'));
-    const backend = inProcessBackend({ cacheDir: join(workspace, 'graphs') });
+    const backend = inProcessModels({ cacheDir: join(workspace, 'graphs') });
     try {
       const result = await optimize({
         system,
         workspaceDir: dir,
-        models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, backend }),
+        models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, localModels: backend }),
         attributor: makeAttributor(system, backend),
         steps: 1,
         batchSize: 2,

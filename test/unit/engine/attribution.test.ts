@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAttributionRequest, makeAttributor, type Attributor } from '../../../src/core/engine/attribution';
-import type { AttributionBackend, AttributionModel } from '../../../src/core/engine/attributionBackend';
+import type { LocalModels, LocalModel } from '../../../src/protocol/localModel';
 import { loadDataset, makeModelResolver, runForward, type SampleRun } from '../../../src/core/engine/forward';
-import { inProcessBackend } from '../../../src/core/engine/inProcessBackend';
+import { inProcessModels } from '../../../src/backend/inProcess';
 import { RunFolder } from '../../../src/core/engine/runFolder';
 import type { AgentCall, CallAttribution } from '../../../src/core/engine/types';
 import { loadModel } from '../../../src/backend/runtime/loadModel';
@@ -21,6 +21,7 @@ import { fixtureSystem, newRun, roleOf, type FixtureSystem } from './helpers';
 import { repoPath, sharedPath } from '../repo';
 import * as esbuild from 'esbuild';
 import { BackendClient } from '../../../src/core/backend/client';
+import { remoteModels } from '../../../src/core/backend/remoteModels';
 
 const MODEL = sharedPath('models/stories260k');
 const FIELD = { mean_l1_norm: 'meanL1', max_l1_norm: 'maxL1', mean_grad_input: 'meanGradInput', max_grad_input: 'maxGradInput' } as const;
@@ -35,7 +36,7 @@ describe('connection weights on stories260k', () => {
   let server: OpenAITestServer;
   let fx: FixtureSystem;
   let system: SystemConfig;
-  let backend: AttributionBackend;
+  let backend: LocalModels;
   let reference: LoadedModel;
   let graphs: string;
   let runs: SampleRun[];
@@ -50,13 +51,13 @@ describe('connection weights on stories260k', () => {
     system.attribution = { model: 'tiny', strategy: 'max_grad_input', topK: 1 };
     system.agents.find((a) => a.name === 'writer')!.model = 'tiny';
     graphs = mkdtempSync(join(tmpdir(), 'agentchord-graphs-'));
-    backend = inProcessBackend({ cacheDir: graphs });
+    backend = inProcessModels({ cacheDir: graphs });
     reference = await loadModel(MODEL, { device: 'cpu', cacheDir: graphs });
     const attributor = makeAttributor(system, backend) as Attributor;
     assert.ok(attributor);
     const samples = loadDataset(system, 'train').slice(0, 2);
     const run = newRun(system, samples.length);
-    runs = await runForward({ system, samples, runFolder: run, models: makeModelResolver(system, { apiKey: () => undefined, backend }), attributor });
+    runs = await runForward({ system, samples, runFolder: run, models: makeModelResolver(system, { apiKey: () => undefined, localModels: backend }), attributor });
     stored = RunFolder.open(run.dir).read();
   });
   after(async () => {
@@ -142,7 +143,7 @@ describe('connection weights on stories260k', () => {
   });
 
   test('the attributor reports unavailable (with the reason) when the backend fails, never numbers', async () => {
-    const failing: AttributionBackend = {
+    const failing: LocalModels = {
       model: async () => {
         throw new Error('backend down');
       },
@@ -176,7 +177,7 @@ describe('connection weights on stories260k', () => {
   test('with a chat template, the template frames the same user message and adds no extra special tokens', async () => {
     const model = await backend.model(MODEL, 'cpu');
     const seen: { segments?: string[]; addSpecialTokens?: boolean } = {};
-    const templated: AttributionModel = {
+    const templated: LocalModel = {
       ...model,
       info: { ...model.info, hasChatTemplate: true },
       renderChat: async (messages, addGenerationPrompt) =>
@@ -221,8 +222,8 @@ describe('connection weights on stories260k', () => {
         samples,
         runFolder: run,
         // No response cache: the local writer really generates again, in the backend process.
-        models: makeModelResolver(system, { apiKey: () => undefined, backend: client, cacheDir: false }),
-        attributor: makeAttributor(system, client),
+        models: makeModelResolver(system, { apiKey: () => undefined, localModels: remoteModels(client), cacheDir: false }),
+        attributor: makeAttributor(system, remoteModels(client)),
       });
       for (const [i, r] of viaProcess.entries()) {
         for (const [k, call] of r.calls.entries()) {

@@ -6,7 +6,8 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildAttributionRequest, makeAttributor, type Attributor } from '../../../src/core/engine/attribution';
-import { localGenerator, type AttributionBackend, type AttributionModel } from '../../../src/core/engine/attributionBackend';
+import { localGenerator } from '../../../src/core/engine/localModels';
+import type { LocalModels, LocalModel } from '../../../src/protocol/localModel';
 import { renderBlocks, taskBlock, agentBlock } from '../../../src/core/engine/blocks';
 import type { AgentCall, CallAttribution } from '../../../src/core/engine/types';
 import { validateAttributionRequest } from '../../../src/core/attribution/validateRequest';
@@ -29,8 +30,8 @@ interface Seen {
   encodedTokens: number[];
 }
 
-/** An AttributionModel over a real tokenizer whose attribute() only checks the request and answers ones. */
-function tokenizerModel(t: HfTokenizer, seen: Seen): AttributionModel {
+/** An LocalModel over a real tokenizer whose attribute() only checks the request and answers ones. */
+function tokenizerModel(t: HfTokenizer, seen: Seen): LocalModel {
   // The generator test encodes the same prompt again to compare: encoded once.
   const encoded = new Map<string, number[]>();
   return {
@@ -55,7 +56,7 @@ function tokenizerModel(t: HfTokenizer, seen: Seen): AttributionModel {
     },
     generate: async (promptIds) => {
       seen.prompts.push(promptIds);
-      return { ids: [1], text: 'ok', finishReason: 'length' } as unknown as Awaited<ReturnType<AttributionModel['generate']>>;
+      return { ids: [1], text: 'ok', finishReason: 'length' } as unknown as Awaited<ReturnType<LocalModel['generate']>>;
     },
   };
 }
@@ -88,8 +89,8 @@ function longCall(system: string, question: string): AgentCall {
 
 describe('a call of ~400k tokens against a 4096-token context', () => {
   let tokenizer: HfTokenizer;
-  let model: AttributionModel;
-  let backend: AttributionBackend;
+  let model: LocalModel;
+  let backend: LocalModels;
   const seen: Seen = { requests: [], prompts: [], encodedTokens: [] };
   let call: AgentCall;
   let attribution: CallAttribution;

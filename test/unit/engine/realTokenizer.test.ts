@@ -8,9 +8,9 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildAttributionRequest, makeAttributor, type Attributor, type BuiltAttributionRequest } from '../../../src/core/engine/attribution';
-import type { AttributionBackend, AttributionModel } from '../../../src/core/engine/attributionBackend';
+import type { LocalModels, LocalModel } from '../../../src/protocol/localModel';
 import { agentBlock, renderBlocks, renderLines, taskBlock, type BlockSpec, type RenderedBlocks } from '../../../src/core/engine/blocks';
-import { inProcessBackend } from '../../../src/core/engine/inProcessBackend';
+import { inProcessModels } from '../../../src/backend/inProcess';
 import type { AgentCall } from '../../../src/core/engine/types';
 import type { SystemConfig } from '../../../src/core/system';
 import { writeRandomModel } from '../../../src/backend/model/randomModel';
@@ -103,8 +103,8 @@ describe('engine block ranges with the real Qwen3 tokenizer (vocab 151936)', () 
   let dir: string;
   let fx: FixtureSystem;
   let system: SystemConfig;
-  let backend: AttributionBackend;
-  let model: AttributionModel;
+  let backend: LocalModels;
+  let model: LocalModel;
   let tokenizer: HfTokenizer;
 
   before(async () => {
@@ -118,7 +118,7 @@ describe('engine block ranges with the real Qwen3 tokenizer (vocab 151936)', () 
     system = fx.system;
     system.models.qwen = { kind: 'local', name: 'qwen', path: dir, device: 'cpu', parameters: {}, range: system.agents[0].range };
     system.attribution = { model: 'qwen', strategy: 'mean_l1_norm', topK: 1 };
-    backend = inProcessBackend({ cacheDir: join(root, 'graphs') });
+    backend = inProcessModels({ cacheDir: join(root, 'graphs') });
     model = await backend.model(dir, 'cpu');
   });
   after(async () => {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeAttributor } from '../../../src/core/engine/attribution';
-import { inProcessBackend } from '../../../src/core/engine/inProcessBackend';
+import { inProcessModels } from '../../../src/backend/inProcess';
 import { optimize } from '../../../src/core/engine/loop';
 import { makeModelResolver } from '../../../src/core/engine/models';
 import { renderHtmlReport, summarizeRun } from '../../../src/core/report';
@@ -20,12 +20,12 @@ test('demo-stories runs end to end offline on stories260k', { timeout: 120_000 }
   assert.ok(system, problems.map((p) => p.message).join('\n'));
   const promptsBefore = system.agents.map((a) => readFileSync(a.promptFile, 'utf8'));
   const workspace = mkdtempSync(join(tmpdir(), 'agentchord-demo-'));
-  const backend = inProcessBackend({ cacheDir: join(workspace, 'graphs') });
+  const backend = inProcessModels({ cacheDir: join(workspace, 'graphs') });
   try {
     const result = await optimize({
       system,
       workspaceDir: workspace,
-      models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, backend }),
+      models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, localModels: backend }),
       attributor: makeAttributor(system, backend),
       steps: 1,
       batchSize: 2,

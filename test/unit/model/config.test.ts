@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readModelConfig } from '../../../src/backend/model/config';
-import { ModelError } from '../../../src/backend/runtime/types';
+import { ModelError } from '../../../src/backend/errors';
 import { sharedPath } from '../repo';
 
 function folderWith(config: unknown): string {

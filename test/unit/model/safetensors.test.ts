@@ -13,7 +13,7 @@ import {
   readTensorIndex,
   writeSafetensors,
 } from '../../../src/backend/model/safetensors';
-import { ModelError } from '../../../src/backend/runtime/types';
+import { ModelError } from '../../../src/backend/errors';
 import { sharedPath } from '../repo';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'agentchord-st-'));

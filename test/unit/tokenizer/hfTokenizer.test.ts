@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTokenizer } from '../../../src/backend/tokenizer/hfTokenizer';
 import { writeRandomModel } from '../../../src/backend/model/randomModel';
-import { ModelError } from '../../../src/backend/runtime/types';
+import { ModelError } from '../../../src/backend/errors';
 import { sharedPath } from '../repo';
 
 const stories = sharedPath('models', 'stories260k');

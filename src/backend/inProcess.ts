@@ -1,25 +1,25 @@
 /**
- * The engine's AttributionBackend over the runtime loaded into this process (ONNX Runtime): what the CLI uses.
+ * The protocol's LocalModels over the runtime loaded into this process (ONNX Runtime): what the CLI uses.
  * Calls to one model are queued (one at a time), as the backend process does, so concurrent samples never run two
  * ORT sessions of the same model at once on the same threads.
  */
-import type { DeviceChoice } from '../../protocol/attribution';
-import { loadModel } from '../../backend/runtime/loadModel';
-import type { LoadedModel } from '../../backend/runtime/types';
-import type { AttributionBackend, AttributionModel } from './attributionBackend';
+import type { DeviceChoice } from '../protocol/attribution';
+import type { LocalModel, LocalModels } from '../protocol/localModel';
+import { loadModel } from './runtime/loadModel';
+import type { LoadedModel } from './runtime/types';
 
-export interface InProcessBackendOptions {
+export interface InProcessModelsOptions {
   /** Compiled-graph cache folder. */
   cacheDir: string;
   log?: (message: string) => void;
   threads?: number;
 }
 
-export function inProcessBackend(options: InProcessBackendOptions): AttributionBackend {
+export function inProcessModels(options: InProcessModelsOptions): LocalModels {
   const loaded = new Map<string, Promise<LoadedModel>>();
   const open = new Set<LoadedModel>();
   return {
-    async model(dir: string, device: DeviceChoice): Promise<AttributionModel> {
+    async model(dir: string, device: DeviceChoice): Promise<LocalModel> {
       const key = `${dir}\0${device}`;
       let pending = loaded.get(key);
       if (!pending) {
@@ -50,7 +50,7 @@ function queued<T>(model: LoadedModel, work: () => Promise<T>): Promise<T> {
   return next;
 }
 
-function wrap(model: LoadedModel): AttributionModel {
+function wrap(model: LoadedModel): LocalModel {
   const t = model.tokenizer;
   return {
     info: { dir: model.info.dir, vocabSize: model.info.vocabSize, maxPositions: model.info.maxPositions, hasChatTemplate: t.hasChatTemplate },

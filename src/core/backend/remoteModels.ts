@@ -1,0 +1,41 @@
+/**
+ * The backend process (a BackendClient) as the protocol's LocalModels: each model folder is loaded once per device.
+ */
+import type { DeviceChoice } from '../../protocol/attribution';
+import type { LocalModel, LocalModels } from '../../protocol/localModel';
+import type { BackendClient } from './client';
+
+export function remoteModels(client: BackendClient): LocalModels {
+  const loaded = new Map<string, Promise<LocalModel>>();
+  const load = async (dir: string, device: DeviceChoice, signal?: AbortSignal): Promise<LocalModel> => {
+    const { modelId, info } = await client.loadModel({ dir, device }, { signal });
+    return {
+      info: { dir: info.dir, vocabSize: info.vocabSize, maxPositions: info.maxPositions, hasChatTemplate: info.tokenizer.hasChatTemplate },
+      encode: async (text, addSpecialTokens, s) => (await client.tokenize({ modelId, text, addSpecialTokens }, { signal: s })).ids,
+      encodeSegments: async (segments, addSpecialTokens, s) => {
+        const r = await client.tokenize({ modelId, segments, addSpecialTokens }, { signal: s });
+        if (!r.ranges) throw new Error(`backend tokenize returned no ranges for model ${dir}`);
+        return { ids: r.ids, ranges: r.ranges, pieces: r.pieces };
+      },
+      renderChat: (messages, addGenerationPrompt, s) => client.renderChat({ modelId, messages, addGenerationPrompt }, { signal: s }),
+      attribute: (request, s) => client.attribute(modelId, request, { signal: s }),
+      generate: (promptIds, options, s) => client.generate({ modelId, promptIds, options }, { signal: s }),
+    };
+  };
+  return {
+    model(dir, device, signal) {
+      const key = `${dir}\0${device}`;
+      let model = loaded.get(key);
+      if (!model) {
+        model = load(dir, device, signal);
+        loaded.set(key, model);
+        // A failed load may succeed later (e.g. after a backend restart): do not remember the failure.
+        model.catch(() => loaded.delete(key));
+      }
+      return model;
+    },
+    // The client belongs to whoever created it (the extension shares one); it is not ours to dispose.
+    dispose: async () => {},
+  };
+}
+
