@@ -16,9 +16,26 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
-  {
-    // The core is the part the CLI and tests use directly: it must never depend on VS Code.
-    files: ['src/core/**/*.ts', 'src/backend/**/*.ts', 'src/cli/**/*.ts', 'src/protocol/**/*.ts', 'src/benchmarks/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: [{ name: 'vscode', message: 'src/core, backend, cli and protocol must not import vscode.' }] }] },
-  },
+  // The layers (ARCHITECTURE.md): protocol and shared at the bottom; core and backend each on top of them only, never
+  // on each other; cli and extension on top. Nothing below the extension imports vscode. A wrong import is a lint error.
+  layer(['src/protocol/**/*.ts', 'src/shared/**/*.ts'], ['**/core/**', '**/backend/**', '**/cli/**', '**/extension/**', '**/evals/**'],
+    'src/protocol and src/shared are the bottom layer: they import nothing of the project above them.'),
+  layer(['src/core/**/*.ts'], ['../../backend/**', '../../../backend/**', '../../cli/**', '../../../cli/**', '../../extension/**', '../../../extension/**'],
+    'src/core must not import the backend, the CLI or the extension: local models reach it through src/protocol/localModel.ts.'),
+  layer(['src/backend/**/*.ts'], ['../core/**', '../../core/**', '../../../core/**', '**/cli/**', '**/extension/**'],
+    'src/backend must not import src/core, the CLI or the extension: what both need lives in src/protocol or src/shared.'),
+  layer(['src/cli/**/*.ts', 'src/evals/**/*.ts'], ['**/extension/**'], 'the CLI and the evals must not import the extension.'),
 );
+
+/** no-restricted-imports for a folder: never vscode, and none of `forbidden` (import-path globs). */
+function layer(files, forbidden, message) {
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'only src/extension imports vscode.' }],
+        patterns: [{ group: forbidden, message }],
+      }],
+    },
+  };
+}

@@ -18,7 +18,7 @@ import { RunFolder } from '../../src/core/engine/runFolder';
 import type { AgentCall, CallAttribution } from '../../src/core/engine/types';
 import { loadSystemFile } from '../../src/core/system';
 import type { AttributionStrategy, SystemConfig } from '../../src/core/system/types';
-import { seededRandom } from '../../src/core/util/random';
+import { seededRandom } from '../../src/shared/random';
 
 /** A case of models/chord-retrieval/cases.json, as shipped. */
 export interface ShippedCase {

@@ -1,5 +1,5 @@
 import type { AttributionRequest, Span } from '../../src/protocol/attribution';
-import { seededRandom } from '../../src/core/util/random';
+import { seededRandom } from '../../src/shared/random';
 
 export { seededRandom };
 

@@ -2,7 +2,7 @@
 """Regenerates the golden attribution fixtures in test/fixtures/attribution/ from the float64 PyTorch reference.
 
 Each fixture names a tiny random model by its writeRandomModel spec (seed included), so the unit test
-(test/unit/attribution-golden/golden.test.ts) rebuilds the identical model instead of committing weights. The models
+(test/unit/backend/runtime/golden.test.ts) rebuilds the identical model instead of committing weights. The models
 are written by the product's own generator (bench/fixtures/makeModels.ts) into a temp folder.
 
 Run from the repository root:  /usr/bin/python3 bench/reference/make_fixtures.py

@@ -8,6 +8,6 @@ import hotel from './data/db/hotel_db.json';
 import restaurant from './data/db/restaurant_db.json';
 import taxi from './data/db/taxi_db.json';
 import train from './data/db/train_db.json';
-import { multiwozDbFromTables } from '../../src/benchmarks/multiwoz/db';
+import { multiwozDbFromTables } from '../../src/evals/multiwoz/db';
 
 export const db = multiwozDbFromTables({ restaurant, hotel, attraction, train, taxi }, 'examples/multiwoz/data/db');

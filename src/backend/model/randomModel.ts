@@ -6,7 +6,7 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSafetensors, type SafetensorsDtype, type TensorToWrite } from './safetensors';
-import { seededRandom } from '../../core/util/random';
+import { seededRandom } from '../../shared/random';
 
 export type RandomModelArch = 'llama' | 'qwen2' | 'qwen3' | 'mistral';
 

@@ -2,7 +2,7 @@
  * Attribution requests: validation, and the per-span reduction of per-token saliency (the GBC connection weights).
  */
 import type { AttributionRequest, SpanConnection, TokenSaliency } from '../../protocol/attribution';
-import { formatProblem, validateAttributionRequest as checkRequest } from '../../core/attribution/validateRequest';
+import { formatProblem, validateAttributionRequest as checkRequest } from '../../shared/validateRequest';
 
 /** Bad attribution input; the message names the field at fault. */
 export class AttributionRequestError extends RangeError {
@@ -14,7 +14,7 @@ export class AttributionRequestError extends RangeError {
 
 /**
  * Throws AttributionRequestError naming the first bad field. The rules are the CLI contract's, shared with the server
- * and `agentchord attribute` (src/core/attribution/validateRequest.ts): one validator, so they cannot drift apart.
+ * and `agentchord attribute` (src/shared/validateRequest.ts): one validator, so they cannot drift apart.
  */
 export function validateAttributionRequest(request: AttributionRequest, vocabSize: number, maxPositions: number): void {
   const [first] = checkRequest(request, vocabSize, { maxPositions });

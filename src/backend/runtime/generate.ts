@@ -1,6 +1,6 @@
 /** The decoding loop behind LoadedModel.generate(), independent of how logits are computed. */
 import type { GenerateOptions, GenerateResult } from '../../protocol/attribution';
-import { seededRandom } from '../../core/util/random';
+import { seededRandom } from '../../shared/random';
 import { pickToken } from './sampling';
 
 /** Computes next-token logits: first for a whole prompt, then one token at a time (with a KV cache). */

@@ -24,7 +24,7 @@ import {
   type DeviceInfo,
   type ModelInfo,
 } from '../../protocol/backend';
-import { formatProblems, validateAttributionRequest } from '../../core/attribution/validateRequest';
+import { formatProblems, validateAttributionRequest } from '../../shared/validateRequest';
 import type { LoadedModel } from '../runtime/types';
 import { parseDeviceChoice } from '../runtime/device';
 import { InvalidParamsError, requireObject, requireString, toResponseError } from './errors';

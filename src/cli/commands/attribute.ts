@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { AttributionResult } from '../../protocol/attribution';
-import { formatProblems, parseAttributionRequests, type RequestProblem } from '../../core/attribution/validateRequest';
+import { formatProblems, parseAttributionRequests, type RequestProblem } from '../../shared/validateRequest';
 import { AttributionMemoryError } from '../../backend/runtime/layeredAttribution';
 import { NonFiniteResultError } from '../../backend/runtime/loadModel';
 import { CliError } from '../cliError';

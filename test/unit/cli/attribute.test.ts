@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCli } from '../backend-process/helpers';
+import { buildCli } from '../backend/server/helpers';
 import { sharedPath } from '../repo';
 import { runCli } from './runCli';
 

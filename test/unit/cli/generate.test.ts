@@ -5,7 +5,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StopAwareWriter } from '../../../src/cli/commands/generate';
-import { buildCli } from '../backend-process/helpers';
+import { buildCli } from '../backend/server/helpers';
 import { sharedPath } from '../repo';
 import { runCli } from './runCli';
 

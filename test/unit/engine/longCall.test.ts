@@ -10,7 +10,7 @@ import { localGenerator } from '../../../src/core/engine/localModels';
 import type { LocalModels, LocalModel } from '../../../src/protocol/localModel';
 import { renderBlocks, taskBlock, agentBlock } from '../../../src/core/engine/blocks';
 import type { AgentCall, CallAttribution } from '../../../src/core/engine/types';
-import { validateAttributionRequest } from '../../../src/core/attribution/validateRequest';
+import { validateAttributionRequest } from '../../../src/shared/validateRequest';
 import type { SystemConfig } from '../../../src/core/system';
 import type { AttributionRequest, AttributionResult, GenerateOptions } from '../../../src/protocol/attribution';
 import { loadTokenizer, type HfTokenizer } from '../../../src/backend/tokenizer/hfTokenizer';

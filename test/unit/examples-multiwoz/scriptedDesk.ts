@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DialogueState } from '../../../src/benchmarks/multiwoz/types';
+import type { DialogueState } from '../../../src/evals/multiwoz/types';
 import { reply, type RecordedRequest, type ScriptedReply, type ScriptedToolCall } from '../../support/openaiTestServer';
 import { REPO_ROOT } from '../repo';
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { convertRun, RunConversionError, summarizeResults } from '../../../src/benchmarks/tau-retail/runConversion';
+import { convertRun, RunConversionError, summarizeResults } from '../../../src/evals/tau-retail/runConversion';
 import { tauRetailEval } from '../../../src/cli/commands/eval/tau-retail';
 import type { AgentCall, ToolCallRecord } from '../../../src/core/engine/types';
 import { repoPath } from '../repo';

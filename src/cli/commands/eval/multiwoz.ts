@@ -4,10 +4,10 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadMultiwozEvalData, type MultiwozEvalData } from '../../../benchmarks/multiwoz/data';
-import { evaluateMultiwoz, type MultiwozScores } from '../../../benchmarks/multiwoz/evaluator';
-import { MultiwozInputError } from '../../../benchmarks/multiwoz/normalise';
-import { predictionsFromRunFolder } from '../../../benchmarks/multiwoz/runConversion';
+import { loadMultiwozEvalData, type MultiwozEvalData } from '../../../evals/multiwoz/data';
+import { evaluateMultiwoz, type MultiwozScores } from '../../../evals/multiwoz/evaluator';
+import { MultiwozInputError } from '../../../evals/multiwoz/normalise';
+import { predictionsFromRunFolder } from '../../../evals/multiwoz/runConversion';
 import { CliError } from '../../cliError';
 import type { Command } from '../../command';
 import { parseOptions } from '../../parseOptions';

@@ -7,9 +7,9 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { loadRetailData, loadRetailTasks, RETAIL_SPLITS, type RetailData, type RetailSplit, type RetailTask } from '../../../benchmarks/tau-retail/db';
-import { replayActions } from '../../../benchmarks/tau-retail/replay';
-import { computeReward } from '../../../benchmarks/tau-retail/rewards';
+import { loadRetailData, loadRetailTasks, RETAIL_SPLITS, type RetailData, type RetailSplit, type RetailTask } from '../../../evals/tau-retail/db';
+import { replayActions } from '../../../evals/tau-retail/replay';
+import { computeReward } from '../../../evals/tau-retail/rewards';
 import {
   convertRun,
   RunConversionError,
@@ -17,7 +17,7 @@ import {
   summarizeResults,
   type ResultsSummary,
   type TauRunResult,
-} from '../../../benchmarks/tau-retail/runConversion';
+} from '../../../evals/tau-retail/runConversion';
 import { CliError } from '../../cliError';
 import type { Command } from '../../command';
 import { parseOptions } from '../../parseOptions';
