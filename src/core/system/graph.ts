@@ -1,6 +1,7 @@
 /**
  * The agent graph: nodes are agent names, an edge `from -> to` means `to` reads `from`'s output (data flow).
- * Small graphs (tens of agents), so the algorithms favour clear results over asymptotic speed.
+ * Usually tens of agents, but the editor re-validates a file on every pause in typing, also one with thousands of
+ * agents: every pass here is near-linear in nodes + edges.
  */
 
 export interface Edge {
@@ -21,6 +22,9 @@ export interface ClosedCycle<E extends Edge> {
  * so every further report is about a different cycle. No cycles: an empty list.
  */
 export function findClosingEdges<E extends Edge>(edges: readonly E[]): ClosedCycle<E>[] {
+  // The usual case, a graph without cycles, in one linear pass; the search per edge below is only for reporting.
+  const nodes = [...new Set(edges.flatMap((e) => [e.from, e.to]))];
+  if (topologicalOrder(nodes, edges)) return [];
   const successors = new Map<string, string[]>();
   const closed: ClosedCycle<E>[] = [];
   for (const edge of edges) {
@@ -72,17 +76,64 @@ export function topologicalOrder(nodes: readonly string[], edges: readonly Edge[
     successors.get(from)!.push(to);
     indegree.set(to, indegree.get(to)! + 1);
   }
+  // Ready nodes wait in a min-heap of their index in `nodes`, so the earliest ready one in file order comes next.
+  const indexOf = new Map<string, number>();
+  nodes.forEach((n, i) => {
+    if (!indexOf.has(n)) indexOf.set(n, i);
+  });
+  const ready = new MinHeap();
+  for (const [n, i] of indexOf) if (indegree.get(n) === 0) ready.push(i);
   const order: string[] = [];
-  const done = new Set<string>();
-  while (order.length < nodes.length) {
-    // Quadratic, but the earliest ready node in file order is exactly what we want and graphs are small.
-    const next = nodes.find((n) => !done.has(n) && indegree.get(n) === 0);
-    if (next === undefined) return undefined;
+  while (ready.size > 0) {
+    const next = nodes[ready.pop()];
     order.push(next);
-    done.add(next);
-    for (const to of successors.get(next)!) indegree.set(to, indegree.get(to)! - 1);
+    for (const to of successors.get(next)!) {
+      const left = indegree.get(to)! - 1;
+      indegree.set(to, left);
+      if (left === 0) ready.push(indexOf.get(to)!);
+    }
   }
-  return order;
+  return order.length === indexOf.size ? order : undefined;
+}
+
+/** A binary min-heap of numbers. */
+class MinHeap {
+  private readonly items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(value: number): void {
+    const a = this.items;
+    a.push(value);
+    for (let i = a.length - 1; i > 0; ) {
+      const parent = (i - 1) >> 1;
+      if (a[parent] <= a[i]) break;
+      [a[parent], a[i]] = [a[i], a[parent]];
+      i = parent;
+    }
+  }
+
+  pop(): number {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l] < a[m]) m = l;
+        if (r < a.length && a[r] < a[m]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
 }
 
 /** Nodes from which `target` can be reached along the edges, `target` included. */

@@ -16,6 +16,9 @@ export interface Located {
 }
 
 export class YamlSource {
+  /** Per mapping, its pairs by key (the last one where a key repeats), built on first use: `locate` stays O(depth). */
+  private readonly pairIndex = new WeakMap<object, Map<string, Pair<Node, Node>>>();
+
   private constructor(
     readonly file: string,
     readonly doc: Document.Parsed,
@@ -67,7 +70,7 @@ export class YamlSource {
     for (const segment of path) {
       const node = this.resolveAlias(found.value);
       if (isMap(node)) {
-        const pair = lastPair(node.items as Pair<Node, Node>[], String(segment));
+        const pair = this.pairOf(node, String(segment));
         if (!pair) return found;
         found = { key: pair.key, value: pair.value ?? pair.key };
       } else if (isSeq(node)) {
@@ -143,6 +146,20 @@ export class YamlSource {
     return this.doc.toJS({ maxAliasCount: 1000 });
   }
 
+  /** A file with thousands of agents is located into once per agent and per input: index each mapping's keys once. */
+  private pairOf(map: object & { items: unknown[] }, key: string): Pair<Node, Node> | undefined {
+    let index = this.pairIndex.get(map);
+    if (!index) {
+      index = new Map();
+      for (const pair of map.items as Pair<Node, Node>[]) {
+        const name = keyText(pair.key);
+        if (name !== undefined) index.set(name, pair); // later pairs overwrite: the last one wins, as in the data
+      }
+      this.pairIndex.set(map, index);
+    }
+    return index.get(key);
+  }
+
   private resolveAlias(node: Node | undefined): Node | undefined {
     return isAlias(node) ? (node.resolve(this.doc) ?? undefined) : node;
   }
@@ -154,12 +171,5 @@ export class YamlSource {
 
 function keyText(key: Node | null | undefined): string | undefined {
   if (isScalar(key)) return String(key.value);
-  return undefined;
-}
-
-function lastPair(items: Pair<Node, Node>[], key: string): Pair<Node, Node> | undefined {
-  for (let i = items.length - 1; i >= 0; i--) {
-    if (keyText(items[i].key) === key) return items[i];
-  }
   return undefined;
 }
