@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { FileHost } from '../core/system';
+import { fileKindOnDisk, readCheckedText, realPathOnDisk } from '../core/system/files';
 
 /**
  * What the core loader sees as "the files": an open document counts as existing even before it is first saved
@@ -10,6 +11,10 @@ export const workspaceFileHost: FileHost = {
   exists(absolutePath: string): boolean {
     return openDocument(absolutePath) !== undefined || existsSync(absolutePath);
   },
+  kind: (absolutePath) => (openDocument(absolutePath) ? 'file' : fileKindOnDisk(absolutePath)),
+  realPath: realPathOnDisk,
+  // The prompt as the user sees it: unsaved edits count, as they do for the system file itself.
+  readText: (absolutePath) => openDocument(absolutePath)?.getText() ?? readCheckedText(absolutePath),
 };
 
 /** The open (possibly unsaved) document for a file path, if any. */

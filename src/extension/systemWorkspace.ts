@@ -38,7 +38,10 @@ export class SystemWorkspace implements vscode.Disposable {
     ctx.own(vscode.workspace.onDidOpenTextDocument((doc) => isSystemDocument(doc) && void this.validateNow(doc.uri.fsPath)));
     ctx.own(
       vscode.workspace.onDidChangeTextDocument((e) => {
-        if (isSystemDocument(e.document) && e.contentChanges.length > 0) this.validateSoon(e.document.uri.fsPath);
+        if (e.contentChanges.length === 0) return;
+        if (isSystemDocument(e.document)) this.validateSoon(e.document.uri.fsPath);
+        // The loader checks the prompt files too: typing in one re-validates the systems that name it.
+        else if (e.document.uri.scheme === 'file') for (const file of this.systemsNaming(e.document.uri.fsPath)) this.validateSoon(file);
       }),
     );
     ctx.own(vscode.workspace.onDidSaveTextDocument((doc) => isSystemDocument(doc) && void this.validateNow(doc.uri.fsPath)));
@@ -105,6 +108,13 @@ export class SystemWorkspace implements vscode.Disposable {
     if (!isFolder) return;
     const found = await vscode.workspace.findFiles(new vscode.RelativePattern(uri, `**/${SYSTEM_FILE_NAME}`), EXCLUDE_GLOB);
     await Promise.all(found.filter((u) => u.scheme === 'file' && !this.entries.has(u.fsPath)).map((u) => this.validateNow(u.fsPath)));
+  }
+
+  /** The system files whose agents use `file` as their prompt, or whose problems are in it. */
+  private systemsNaming(file: string): string[] {
+    return [...this.entries.values()]
+      .filter(({ result }) => result.system?.agents.some((a) => a.promptFile === file) || result.problems.some((p) => p.file === file))
+      .map((e) => e.file);
   }
 
   /** Validates a system file after the typing pause. */

@@ -1,5 +1,5 @@
 /** Task samples: one JSON object per line of a dataset file (`datasets.<split>` in agentchord.yaml). */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { SystemConfig } from '../system/types';
 
 export interface TaskSample {
@@ -16,14 +16,20 @@ export function loadDataset(system: SystemConfig, split: Split): TaskSample[] {
   if (!file) throw new Error(`${system.file}: datasets.${split} is not set`);
   let text: string;
   try {
+    // The type first: reading a device such as /dev/zero never ends (it ran out of memory), a folder is no dataset.
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new Error(`${file}: the ${split} dataset is ${stat.isDirectory() ? 'a folder' : 'not a regular file'}; name a JSONL file`);
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (!(err as NodeJS.ErrnoException).code) throw err;
     throw new Error(`${file}: cannot read the ${split} dataset (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   return parseDataset(file, text);
 }
 
 export function parseDataset(file: string, text: string): TaskSample[] {
+  // A byte-order mark (some Windows editors write one) is not content, as in system and prompt files.
+  if (text.startsWith('\uFEFF')) text = text.slice(1);
   const samples: TaskSample[] = [];
   const seen = new Map<string, number>();
   text.split('\n').forEach((line, i) => {

@@ -39,7 +39,7 @@ export function loadSystemFromText(file: string, text: string, host: FileHost): 
     ...source.duplicateKeyProblems(KEY_LABELS),
     ...schemaProblems(source, data),
     ...semanticProblems(source, data, host),
-  ]);
+  ], file);
   if (hasErrors(problems)) return { problems };
   return { system: buildSystem(source, data), problems };
 }

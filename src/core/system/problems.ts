@@ -17,8 +17,11 @@ export function relativeToCwd(file: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }
 
-/** By line, then column; problems at the same place keep their order. Exact repeats are dropped. */
-export function sortProblems(problems: readonly Problem[]): Problem[] {
+/**
+ * By line, then column; problems at the same place keep their order. Exact repeats are dropped. With `mainFile` (the
+ * system file), its problems come first, then those of other files (its prompt files), file by file.
+ */
+export function sortProblems(problems: readonly Problem[], mainFile?: string): Problem[] {
   const seen = new Set<string>();
   const unique = problems.filter((p) => {
     const key = `${p.file}:${p.line}:${p.column}:${p.severity}:${p.message}`;
@@ -26,7 +29,8 @@ export function sortProblems(problems: readonly Problem[]): Problem[] {
     seen.add(key);
     return true;
   });
-  return unique.sort((a, b) => a.line - b.line || a.column - b.column);
+  const fileKey = (p: Problem) => (p.file === mainFile ? '' : p.file);
+  return unique.sort((a, b) => (fileKey(a) < fileKey(b) ? -1 : fileKey(a) > fileKey(b) ? 1 : a.line - b.line || a.column - b.column));
 }
 
 export const hasErrors = (problems: readonly Problem[]): boolean => problems.some((p) => p.severity === 'error');

@@ -100,6 +100,19 @@ const UNKNOWN_FIELD_HINTS: Record<string, string> = {
   input: "did you mean 'inputs' (a list)?",
 };
 
+/** How the keys of common providers start (OpenAI, Anthropic, Hugging Face, GitHub, GitLab, Slack, Google). */
+const KEY_PREFIX = /^(sk|pk|rk|hf|ghp|gho|ghu|ghs|github_pat|glpat|xox[abprs]|AIza)[-_]/;
+
+/**
+ * Whether a string is more likely an API key than the name of an environment variable: a known key prefix, or a long
+ * string mixing lower case, upper case and digits (variable names are short words, usually upper case).
+ */
+export function looksLikeApiKey(value: string): boolean {
+  if (KEY_PREFIX.test(value) && value.length >= 16) return true;
+  if (/^(AKIA|ASIA)[A-Z0-9]{16}$/.test(value)) return true;
+  return value.length >= 20 && /[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value);
+}
+
 function errorToProblem(source: YamlSource, e: ErrorObject): Problem {
   const path = pathOf(e);
   const field = displayPath(path) || 'the system file';
@@ -157,6 +170,11 @@ function errorToProblem(source: YamlSource, e: ErrorObject): Problem {
           source.keyOrValue([...path, e.propertyName]),
           `invalid name '${e.propertyName}' in ${field}: ${custom ?? `it must match ${String(params.pattern)}`}`,
         );
+      }
+      if (path.at(-1) === 'apiKeyEnv') {
+        // Whatever is here may be a pasted key: it must not be echoed into the terminal, a log or the Problems panel.
+        const key = typeof e.data === 'string' && (KEY_PREFIX.test(e.data) || looksLikeApiKey(e.data) || e.data.length >= 16);
+        return source.problem(source.locate(path).value, `${field}: ${key ? 'this looks like a key, not a variable name; ' : ''}${custom ?? 'must be a variable name'}`);
       }
       return source.problem(
         source.locate(path).value,

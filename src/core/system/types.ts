@@ -142,6 +142,11 @@ export interface SystemConfig {
   file: string;
   /** Folder holding it; relative paths in the file resolve against it. */
   dir: string;
+  /**
+   * `allowPathsOutside: true` in the file: prompt, dataset, tools, environment and loss-template paths may resolve
+   * outside the system's folder (default false: such a path is a validation error).
+   */
+  allowPathsOutside?: boolean;
   name: string;
   description?: string;
   models: Record<string, ModelConfig>;
@@ -159,9 +164,22 @@ export interface SystemConfig {
   environment?: EnvironmentConfig;
 }
 
-/** What the loader reads through, so the editor can validate unsaved text and tests can use a fake file system. */
+/** What a path names on disk: a regular file, a folder, something else (a device, a socket, a FIFO), or nothing. */
+export type FileKind = 'file' | 'directory' | 'other' | 'missing';
+
+/**
+ * What the loader reads through, so the editor can validate unsaved text and tests can use a fake file system.
+ * The optional methods let the loader check more (file types, symbolic links, prompt contents); a host without them
+ * (an in-memory test host) gets only the checks `exists` allows.
+ */
 export interface FileHost {
   exists(absolutePath: string): boolean;
+  /** What the path is, following symbolic links. */
+  kind?(absolutePath: string): FileKind;
+  /** The path with every symbolic link resolved; the path itself when it does not exist. */
+  realPath?(absolutePath: string): string;
+  /** The text of a regular file (an open editor's unsaved text first); undefined when it cannot be read. */
+  readText?(absolutePath: string): string | undefined;
 }
 
 export interface LoadResult {

@@ -7,14 +7,22 @@
  * defensively: anything of an unexpected type was already reported by the schema and is skipped here.
  */
 import { basename, dirname, resolve } from 'node:path';
+import { BUILTIN_METRICS, readBuiltinOptions } from '../loss/builtins';
+import { parseLossTemplate } from '../loss/template';
+import { parsePromptFile } from '../prompt/parse';
+import type { PromptFile } from '../prompt/types';
+import { promptProblemsForFile } from '../prompt/problems';
 import { DEFAULTS } from './defaults';
+import { isInside } from './files';
 import { findClosingEdges, nodesReaching, topologicalOrder } from './graph';
 import type { Edge } from './graph';
+import { displayPath, looksLikeApiKey } from './schema';
 import type {
   AgentConfig,
   AgentInput,
   AttributionStrategy,
   FileHost,
+  FileKind,
   InputFormat,
   LossConfig,
   ModelConfig,
@@ -34,6 +42,23 @@ const TASK_PREFIX = 'task.';
 /** What an agent name looks like (the schema's propertyNames pattern); other input entries were reported there. */
 const AGENT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
+/** Options of each builtin loss (src/core/loss): anything else in `loss.options` is a typo or a misunderstanding. */
+const METRIC_OPTIONS = ['reference', 'normalize', 'fields', 'template', 'passScore'];
+const LOSS_OPTIONS: Record<string, readonly string[]> = {
+  ...Object.fromEntries(BUILTIN_METRICS.map((m) => [m, METRIC_OPTIONS])),
+  llm_judge: ['model', 'reference', 'criteria'],
+};
+
+/** Messages list at most this many agent names (a file with thousands of agents must not give quadratic output). */
+const MAX_LISTED_AGENTS = 20;
+
+/** A path the system file names, as resolved once per check (several agents may share a prompt file). */
+interface ResolvedPath {
+  kind: FileKind;
+  /** With symbolic links resolved, when the host can tell. */
+  real: string;
+}
+
 /** An `inputs` entry naming another agent, remembered with where it is written. */
 interface InputEdge extends Edge {
   /** Index of the entry in `agents.<to>.inputs`. */
@@ -45,6 +70,11 @@ class SemanticCheck {
   private readonly dir: string;
   private readonly agents: Fields;
   private readonly models: Fields;
+  private readonly allowOutside: boolean;
+  /** The system's folder with its links resolved: paths must stay below it (or below `dir`, as written). */
+  private readonly realDir: string;
+  private readonly resolved = new Map<string, ResolvedPath>();
+  private readonly prompts = new Map<string, PromptFile | undefined>();
   readonly edges: InputEdge[] = [];
 
   constructor(
@@ -55,6 +85,8 @@ class SemanticCheck {
     this.dir = dirname(source.file);
     this.agents = fields(data.agents);
     this.models = fields(data.models);
+    this.allowOutside = data.allowPathsOutside === true;
+    this.realDir = host.realPath ? host.realPath(this.dir) : this.dir;
   }
 
   run(): Problem[] {
@@ -62,6 +94,7 @@ class SemanticCheck {
     this.checkGraph();
     this.checkModels();
     this.checkSettings();
+    this.checkLoss();
     return this.problems;
   }
 
@@ -75,7 +108,8 @@ class SemanticCheck {
     if (name === 'task') {
       this.report(at, `agent name 'task' is reserved: inputs write task fields as 'task.<field>'; rename the agent`, 'error', true);
     }
-    this.checkFile([...at, 'prompt'], `agent '${name}': prompt file`);
+    const prompt = this.checkFile([...at, 'prompt'], `agent '${name}': prompt file`);
+    if (prompt) this.checkPrompt(name, spec, prompt);
     if (fields(spec.input).format === 'lines' && Array.isArray(spec.tools) && spec.tools.length) {
       this.report([...at, 'tools'], `agent '${name}' has input format 'lines' (one completion prompt), which cannot hold a tool loop; use format 'blocks'`);
     }
@@ -139,7 +173,20 @@ class SemanticCheck {
       const model = fields(spec);
       if (model.provider === 'local' && text(model.path) !== undefined) {
         // A warning: the folder may be downloaded later; only attribution and local runs need it.
-        this.checkFile(['models', name, 'path'], `model '${name}': model folder`, 'warning');
+        this.checkFile(['models', name, 'path'], `model '${name}': model folder`, 'warning', 'directory');
+      }
+      if (model.provider === 'openai') {
+        const baseUrl = text(model.baseUrl);
+        const why = baseUrl === undefined ? undefined : baseUrlProblem(baseUrl);
+        if (why) this.report(['models', name, 'baseUrl'], `model '${name}': baseUrl ${why} (e.g. http://localhost:8000/v1)`);
+        const keyEnv = text(model.apiKeyEnv);
+        // A value the schema's pattern lets through (e.g. hf_...) can still be a pasted key: say so, never echo it.
+        if (keyEnv !== undefined && /^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv) && looksLikeApiKey(keyEnv)) {
+          this.report(
+            ['models', name, 'apiKeyEnv'],
+            `model '${name}': apiKeyEnv: this looks like a key, not a variable name; put the key in an environment variable (e.g. OPENAI_API_KEY) and write that variable's name here`,
+          );
+        }
       }
     }
   }
@@ -159,15 +206,119 @@ class SemanticCheck {
     }
 
     const optimizer = fields(this.data.optimizer);
-    this.checkModelReference(['optimizer', 'model'], 'optimizer');
+    if (this.checkModelReference(['optimizer', 'model'], 'optimizer')) {
+      const model = text(optimizer.model)!;
+      if (fields(this.models[model]).provider === 'replay') {
+        this.report(['optimizer', 'model'], `optimizer.model '${model}' is a replay model, which cannot write prompts; name an endpoint or local model`);
+      }
+    }
     if (optimizer.kind === 'llm' && optimizer.model === undefined) {
       this.report(['optimizer', 'kind'], `optimizer kind 'llm' needs 'optimizer.model': the model that rewrites prompts`);
     }
 
     for (const split of ['train', 'validation', 'test']) this.checkFile(['datasets', split], `datasets.${split}: file`);
     this.checkFile(['tools', 'module'], 'tools.module: file');
-    this.checkFile(['loss', 'template'], 'loss.template: file');
     this.checkFile(['environment', 'module'], 'environment.module: file');
+  }
+
+  /** What the loss builder (src/core/loss) would refuse at run time, reported now. */
+  private checkLoss() {
+    const loss = fields(this.data.loss);
+    const template = this.checkFile(['loss', 'template'], 'loss.template: file');
+    if (template) this.checkLossTemplate(['loss', 'template'], template);
+
+    const builtin = text(loss.builtin);
+    if (builtin === undefined) return;
+    const allowed = Object.hasOwn(LOSS_OPTIONS, builtin) ? LOSS_OPTIONS[builtin] : undefined;
+    if (!allowed) {
+      this.report(['loss', 'builtin'], `loss.builtin: unknown loss '${builtin}'; use one of ${Object.keys(LOSS_OPTIONS).join(', ')}`);
+      return;
+    }
+    const options = fields(loss.options);
+    for (const key of Object.keys(options)) {
+      if (!allowed.includes(key)) {
+        this.report(['loss', 'options', key], `loss.options: unknown option '${key}' for builtin '${builtin}'; allowed: ${allowed.join(', ')}`, 'error', true);
+      }
+    }
+    if (builtin === 'llm_judge') {
+      if (options.model === undefined) {
+        this.report(loss.options === undefined ? ['loss', 'builtin'] : ['loss', 'options'], `loss: builtin 'llm_judge' needs 'options.model': the model (under 'models') that judges the output`);
+      } else if (this.checkModelReference(['loss', 'options', 'model'], 'loss.options.model (llm_judge)')) {
+        const model = text(options.model)!;
+        if (fields(this.models[model]).provider === 'replay') {
+          this.report(['loss', 'options', 'model'], `loss.options.model '${model}' is a replay model, which cannot judge; name an endpoint or local model`);
+        }
+      } else if (text(options.model) === undefined) {
+        this.report(['loss', 'options', 'model'], `loss.options.model must be a model name (a string)`);
+      }
+      for (const key of ['reference', 'criteria']) {
+        if (options[key] !== undefined && typeof options[key] !== 'string') this.report(['loss', 'options', key], `loss.options.${key} must be a string`);
+      }
+      return;
+    }
+    try {
+      readBuiltinOptions(options, 'loss.options');
+    } catch (err) {
+      this.report(['loss', 'options'], (err as Error).message);
+    }
+    if (options.passScore !== undefined && typeof options.passScore !== 'number') {
+      this.report(['loss', 'options', 'passScore'], `loss.options.passScore must be a number`);
+    }
+    if (options.template !== undefined) {
+      if (typeof options.template !== 'string') {
+        this.report(['loss', 'options', 'template'], `loss.options.template must be a file path (a string)`);
+      } else {
+        const file = this.checkFile(['loss', 'options', 'template'], 'loss.options.template: file');
+        if (file) this.checkLossTemplate(['loss', 'options', 'template'], file);
+      }
+    }
+  }
+
+  /** A loss template's front matter and frozen/placeholder syntax, as the loss builder reads them. */
+  private checkLossTemplate(path: PathSegment[], file: string) {
+    const content = this.host.readText?.(file);
+    if (content === undefined) return;
+    try {
+      parseLossTemplate(file, content);
+    } catch (err) {
+      this.report(path, `${displayPath(path)}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * The prompt file itself: its front matter, frozen regions and placeholders (problems in the prompt file, once per
+   * file), then what this agent can fill in: {{task.<field>}} always, {{input}} only with input format 'lines', where
+   * it must appear exactly once (the forward run refuses anything else).
+   */
+  private checkPrompt(name: string, spec: Fields, file: string) {
+    let prompt = this.prompts.get(file);
+    if (!this.prompts.has(file)) {
+      const content = this.host.readText?.(file);
+      prompt = content === undefined ? undefined : parsePromptFile(content);
+      this.prompts.set(file, prompt);
+      if (prompt) this.problems.push(...promptProblemsForFile(file, prompt.problems));
+    }
+    if (!prompt) return;
+    const lines = fields(spec.input).format === 'lines';
+    let inputs = 0;
+    for (const p of prompt.placeholders) {
+      if (p.name.startsWith(TASK_PREFIX)) continue;
+      if (p.name === 'input' && lines) {
+        inputs++;
+        continue;
+      }
+      const message =
+        p.name === 'input'
+          ? `{{input}} is only filled for agents with input format 'lines'; agent '${name}' has format 'blocks' (its input blocks are the user message)`
+          : `unknown placeholder {{${p.name}}} (agent '${name}'): a prompt can use {{task.<field>}}${lines ? ' and {{input}}' : ''}; did you mean {{task.${p.name}}}?`;
+      this.problems.push({ file, ...p.range, message, severity: 'error' });
+    }
+    if (lines && inputs !== 1) {
+      this.report(
+        ['agents', name, 'prompt'],
+        `agent '${name}' has input format 'lines', so its prompt file must say {{input}} exactly once (where the input lines go); it says it ${inputs} times`,
+      );
+    }
   }
 
   /** Reports a reference to an undefined model. True when the reference is present and valid. */
@@ -181,11 +332,46 @@ class SemanticCheck {
     return false;
   }
 
-  /** A path relative to the system file's folder must name an existing file or folder. */
-  private checkFile(path: PathSegment[], what: string, severity: Problem['severity'] = 'error') {
+  /**
+   * A path relative to the system file's folder must name an existing regular file (or folder, for `expect:
+   * 'directory'`) inside that folder: written as `../..` or absolute, or a symbolic link pointing out, it is an error
+   * unless the file says `allowPathsOutside: true`. Returns the absolute path when the file can be used.
+   */
+  private checkFile(path: PathSegment[], what: string, severity: Problem['severity'] = 'error', expect: 'file' | 'directory' = 'file'): string | undefined {
     const written = text(this.valueAt(path));
-    if (written === undefined || written === '') return;
-    if (!this.host.exists(resolve(this.dir, written))) this.report(path, `${what} '${written}' not found`, severity);
+    if (written === undefined || written === '') return undefined;
+    const absolute = resolve(this.dir, written);
+    const field = displayPath(path);
+    const checkInside = expect === 'file' && !this.allowOutside;
+    const outside = `outside the system's folder ${this.dir}; move it inside, or set 'allowPathsOutside: true' at the top level of the system file to allow it`;
+    if (checkInside && !isInside(this.dir, absolute)) {
+      this.report(path, `${field}: '${written}' is ${outside}`);
+      return undefined;
+    }
+    if (!this.host.exists(absolute)) {
+      this.report(path, `${what} '${written}' not found`, severity);
+      return undefined;
+    }
+    const { kind, real } = this.resolvePath(absolute);
+    if (kind !== 'missing' && kind !== expect) {
+      const is = kind === 'directory' ? 'a folder' : kind === 'file' ? 'a file' : 'not a regular file (a device, socket or pipe)';
+      this.report(path, `${what} '${written}' is ${is}; it must be ${expect === 'file' ? 'a regular file' : 'a folder'}`, severity);
+      return undefined;
+    }
+    if (checkInside && !isInside(this.realDir, real)) {
+      this.report(path, `${field}: '${written}' is a symbolic link to ${real}, ${outside}`);
+      return undefined;
+    }
+    return absolute;
+  }
+
+  private resolvePath(absolute: string): ResolvedPath {
+    let found = this.resolved.get(absolute);
+    if (!found) {
+      found = { kind: this.host.kind?.(absolute) ?? 'missing', real: this.host.realPath?.(absolute) ?? absolute };
+      this.resolved.set(absolute, found);
+    }
+    return found;
   }
 
   private valueAt(path: readonly PathSegment[]): unknown {
@@ -195,8 +381,24 @@ class SemanticCheck {
   }
 
   private agentList(): string {
-    return Object.keys(this.agents).join(', ') || 'none';
+    const names = Object.keys(this.agents);
+    if (names.length > MAX_LISTED_AGENTS) return `${names.slice(0, MAX_LISTED_AGENTS).join(', ')}, ... (${names.length} agents)`;
+    return names.join(', ') || 'none';
   }
+}
+
+/** Why a baseUrl that starts with http(s):// is still unusable, or undefined when it is fine. */
+function baseUrlProblem(url: string): string | undefined {
+  const authority = /^https?:\/\/([^/?#]*)/i.exec(url)?.[1];
+  if (authority === undefined) return undefined; // the schema's pattern reports it
+  const host = authority.replace(/^[^@]*@/, '').replace(/:\d*$/, '');
+  if (host === '') return `'${url}' has no host`;
+  try {
+    new URL(url);
+  } catch {
+    return `'${url}' is not a valid URL`;
+  }
+  return undefined;
 }
 
 /** Problems the schema cannot see, for data that parsed as YAML. */
@@ -211,6 +413,7 @@ export function semanticProblems(source: YamlSource, data: unknown, host: FileHo
 /** The file's data as the schema guarantees it (optional fields may be absent). */
 interface RawSystem {
   name?: string;
+  allowPathsOutside?: boolean;
   description?: string;
   models?: Record<string, RawModel>;
   agents: Record<string, RawAgent>;
@@ -326,6 +529,7 @@ export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
   return {
     file,
     dir,
+    allowPathsOutside: raw.allowPathsOutside ?? false,
     name: raw.name ?? (basename(dir) || 'system'),
     ...(raw.description !== undefined && { description: raw.description }),
     models,

@@ -33,9 +33,10 @@ describe('forward run errors name the file and field at fault', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agentchord-lines-'));
     try {
       writeCaseSystem(dir, c, join(dir, 'no-model'));
-      edit(dir);
       const { system, problems } = loadSystemFile(join(dir, 'agentchord.yaml'));
       assert.ok(system, problems.map((p) => p.message).join('\n'));
+      // After validation (which checks the prompt files too): the run must still refuse a file changed since.
+      edit(dir);
       const runFolder = RunFolder.create(dir, {
         systemFile: system.file,
         kind: 'run',

@@ -73,6 +73,7 @@ describe('examples/multiwoz: optimize end to end on a scripted endpoint', () => 
     system.environment.module = join(EXAMPLE_DIR, system.environment.module);
     system.loss.template = join(EXAMPLE_DIR, system.loss.template);
     system.datasets = { train: 'data/train.jsonl', validation: 'data/validation.jsonl' };
+    system.allowPathsOutside = true; // the paths above point into the example, outside the temp folder
     writeFileSync(join(dir, 'agentchord.yaml'), stringify(system));
 
     const out: string[] = [];

@@ -102,6 +102,7 @@ describe('examples/tau-retail: agentchord optimize against a scripted endpoint',
     const slice = CUSTOMERS.map((c) => train.find((s) => s.id === c.sampleId)!);
     writeFileSync(join(temp, 'datasets', 'train.jsonl'), slice.map((s) => JSON.stringify(s) + '\n').join(''));
     system.datasets = { train: 'datasets/train.jsonl', validation: abs(system.datasets.validation), test: abs(system.datasets.test) };
+    system.allowPathsOutside = true; // the paths above point into the example, outside the temp folder
     writeFileSync(join(temp, 'agentchord.yaml'), stringifyYaml(system));
 
     const out: string[] = [];

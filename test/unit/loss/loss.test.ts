@@ -85,10 +85,12 @@ describe('makeLoss from the system file', () => {
   });
 
   test('unknown builtin and bad options are errors naming the system file', () => {
-    const { system } = writeSystem(threeAgentYaml('loss: { builtin: fuzzy }'), THREE_AGENT_PROMPTS);
-    assert.throws(() => makeLoss(system), /agentchord\.yaml: loss\.builtin: unknown loss "fuzzy"/);
-    const { system: s2 } = writeSystem(threeAgentYaml('loss: { builtin: exact_match, options: { normalize: weird } }'), THREE_AGENT_PROMPTS);
-    assert.throws(() => makeLoss(s2), /loss\.options\.normalize must be one of/);
+    // The validator reports both before anything runs; makeLoss still refuses a config that skipped it.
+    assert.throws(() => writeSystem(threeAgentYaml('loss: { builtin: fuzzy }'), THREE_AGENT_PROMPTS), /loss\.builtin: unknown loss 'fuzzy'/);
+    assert.throws(() => writeSystem(threeAgentYaml('loss: { builtin: exact_match, options: { normalize: weird } }'), THREE_AGENT_PROMPTS), /loss\.options\.normalize must be one of/);
+    const { system } = writeSystem(threeAgentYaml('loss: { builtin: exact_match }'), THREE_AGENT_PROMPTS);
+    assert.throws(() => makeLoss({ ...system, loss: { kind: 'builtin', name: 'fuzzy', options: {} } }), /agentchord\.yaml: loss\.builtin: unknown loss "fuzzy"/);
+    assert.throws(() => makeLoss({ ...system, loss: { kind: 'builtin', name: 'exact_match', options: { normalize: 'weird' } } }), /loss\.options\.normalize must be one of/);
   });
 
   test('llm_judge parses a sloppy JSON reply and turns feedback into the loss', async () => {

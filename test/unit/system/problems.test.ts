@@ -58,7 +58,7 @@ describe('system file problems', () => {
       ['3:48', /unknown field 'apiKey' in model 'gpt'; never put an API key in the file/],
     ]);
     expectProblems(load(withLine(3, '  gpt: { provider: openai, model: gpt-4o-mini, apiKeyEnv: sk-123 }')), [
-      ['3:59', /^models\.gpt\.apiKeyEnv: apiKeyEnv is the NAME of an environment variable/],
+      ['3:59', /^models\.gpt\.apiKeyEnv: this looks like a key, not a variable name; apiKeyEnv is the NAME of an environment variable/],
     ]);
   });
 

@@ -85,7 +85,7 @@ describe('resolved system', () => {
       'tools: { module: tools/index.ts }',
       'attribution: { model: tiny, strategy: max_grad_input, topK: 2 }',
       'datasets: { train: data/train.jsonl, validation: data/val.jsonl, test: data/test.jsonl }',
-      'loss: { builtin: exact_match, options: { field: answer } }',
+      'loss: { builtin: exact_match, options: { reference: answer } }',
       'optimizer:',
       '  model: gpt',
       '  batchSize: 4',
@@ -108,7 +108,7 @@ describe('resolved system', () => {
       validation: resolve(DIR, 'data/val.jsonl'),
       test: resolve(DIR, 'data/test.jsonl'),
     });
-    assert.deepEqual(s.loss, { kind: 'builtin', name: 'exact_match', options: { field: 'answer' } });
+    assert.deepEqual(s.loss, { kind: 'builtin', name: 'exact_match', options: { reference: 'answer' } });
     assert.deepEqual(s.optimizer, {
       kind: 'llm', // a model is set
       model: 'gpt',

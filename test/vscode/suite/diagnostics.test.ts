@@ -60,7 +60,7 @@ describe('diagnostics', () => {
     const promptAt = doc.positionAt(doc.getText().indexOf('prompts/summarizer.chord.md'));
     assert.equal(diagnostic.range.start.line, promptAt.line, 'the problem should point at the prompt: line');
 
-    await vscode.workspace.fs.writeFile(prompt, new TextEncoder().encode('Summarize: {{reader}}\n'));
+    await vscode.workspace.fs.writeFile(prompt, new TextEncoder().encode('Summarize for {{task.reader}}\n'));
     await waitFor('the diagnostic to clear once the prompt exists', () => agentchordDiagnostics(uri).length === 0);
     await vscode.workspace.fs.delete(prompt);
     await waitFor('the diagnostic to return once the prompt is deleted', missing);
