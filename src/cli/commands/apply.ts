@@ -1,7 +1,8 @@
 /**
  * `agentchord apply <run> [--step n] [--yes]`: shows the unified diff of every prompt file a run's proposals change,
- * asks before writing (on a terminal; elsewhere --yes is required), refuses if a prompt file changed since the
- * proposal was made, and writes all files or none (see src/core/optimizer/apply.ts).
+ * asks before writing (on a terminal; elsewhere --yes is required), refuses before showing anything if a change is not
+ * one the run's system allows (refusedChanges) or a prompt file changed since the proposal was made, and writes all
+ * files or none (see src/core/optimizer/apply.ts).
  */
 import { createInterface } from 'node:readline/promises';
 import { resolve } from 'node:path';
@@ -19,7 +20,9 @@ Applies an optimization's proposed prompts to the prompt files, after showing th
   --yes        write without asking (required when not on a terminal)
   --json       print the planned changes (and what was written) as JSON
 
-Refuses, writing nothing, when a prompt file changed since the proposal was made.
+Writes only the prompt files of the run's system (run.json names it), inside its folder, of agents without
+'optimize: false', keeping every <DONT_CHANGE> region; refuses, writing nothing and showing no diff, when a change
+is not such a file or a prompt file changed since the proposal was made.
 Exit status: 0 applied (or nothing to apply), 1 refused or declined, 2 bad usage.`;
 
 export interface ApplyIO {
@@ -62,6 +65,15 @@ export async function runApply(args: string[], io: ApplyIO): Promise<number> {
     throw new CliError(`apply: ${(err as Error).message}`, 1);
   }
   const summary = plan.changes.map((c) => ({ agent: c.agent, file: c.file, warnings: c.warnings, diff: c.diff }));
+  // Refusals and stale files before any diff: a diff of a change that will not be written only misleads.
+  if (plan.refused.length) {
+    throw new CliError(`apply: not applied, nothing was written: ${plan.refused.join('; ')}`, 1);
+  }
+  const stale = changedSinceProposal(plan.changes);
+  if (stale.length) {
+    const hint = step !== undefined ? " (a step builds on the earlier steps' kept proposals: apply without --step to apply them all)" : '';
+    throw new CliError(`apply: not applied: ${stale.join(', ')} changed since the proposal was made; nothing was written${hint}`, 1);
+  }
   if (!values.json) {
     for (const note of plan.notes) io.out(`note: ${note}\n`);
     for (const c of plan.changes) {
@@ -73,11 +85,6 @@ export async function runApply(args: string[], io: ApplyIO): Promise<number> {
     if (values.json) io.out(JSON.stringify({ steps: plan.steps, changes: [], written: [] }, null, 2) + '\n');
     else io.out('nothing to apply: the proposals leave every prompt as it is\n');
     return 0;
-  }
-  const stale = changedSinceProposal(plan.changes);
-  if (stale.length) {
-    const hint = step !== undefined ? " (a step builds on the earlier steps' kept proposals: apply without --step to apply them all)" : '';
-    throw new CliError(`apply: not applied: ${stale.join(', ')} changed since the proposal was made; nothing was written${hint}`, 1);
   }
   if (!values.yes) {
     if (!io.confirm) {
@@ -91,7 +98,7 @@ export async function runApply(args: string[], io: ApplyIO): Promise<number> {
   }
   let written: string[];
   try {
-    written = await applyChanges(plan.changes);
+    written = await applyChanges(plan.changes, { runDir: plan.runDir });
   } catch (err) {
     if (err instanceof ApplyError) throw new CliError(`apply: ${err.message}`, 1);
     throw err;

@@ -9,7 +9,7 @@
  * the readers skip (as readJsonl in ../util/atomicWrite.ts does).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   RUN_FILES,
@@ -23,6 +23,7 @@ import {
   type Trajectory,
 } from './types';
 import type { SystemConfig } from '../system/types';
+import { errorNamingFile } from '../util/atomicWrite';
 
 /**
  * The manifest's attribution settings for a run of `system`. `attributed` false: weights were not computed (no
@@ -153,7 +154,7 @@ export class RunFolder {
     const proposals = existsSync(proposalsDir)
       ? readdirSync(proposalsDir)
           .filter((n) => /^step-\d+\.json$/.test(n))
-          .map((n) => JSON.parse(readFileSync(join(proposalsDir, n), 'utf8')) as Proposal)
+          .map((n) => readProposal(join(proposalsDir, n)))
           .sort((a, b) => a.step - b.step)
       : [];
     const checkpointFile = join(this.dir, RUN_FILES.checkpoint);
@@ -179,12 +180,16 @@ export class RunFolder {
         return line + '\n';
       })
       .join('');
-    const fd = openSync(file, 'a');
     try {
-      writeAll(fd, Buffer.from(text, 'utf8'));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(file, 'a');
+      try {
+        writeAll(fd, Buffer.from(text, 'utf8'));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      throw errorNamingFile(file, err);
     }
   }
 }
@@ -213,8 +218,38 @@ export function writeJsonSync(path: string, value: unknown): void {
     renameSync(temp, path);
   } catch (err) {
     rmSync(temp, { force: true });
-    throw err;
+    throw errorNamingFile(path, err);
   }
+}
+
+/** A proposal file, checked for the fields readers rely on: a damaged one is an error naming it. */
+function readProposal(file: string): Proposal {
+  let value: unknown;
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file');
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: damaged proposal file, not valid JSON (${(err as Error).message})`);
+  }
+  const p = value as Partial<Proposal> | null;
+  const bad =
+    typeof p !== 'object' || p === null || Array.isArray(p)
+      ? 'not a JSON object'
+      : !Number.isInteger(p.step)
+        ? 'field "step" is not an integer'
+        : !Array.isArray(p.changes)
+          ? 'field "changes" is not a list'
+          : p.changes.some((c) => !isChange(c))
+            ? 'a change lacks "agent", "file", "before" or "after" as strings, or "warnings" as a list'
+            : undefined;
+  if (bad) throw new Error(`${file}: damaged proposal file (${bad})`);
+  return p as Proposal;
+}
+
+function isChange(c: unknown): boolean {
+  if (typeof c !== 'object' || c === null) return false;
+  const { agent, file, before, after, warnings } = c as Record<string, unknown>;
+  return [agent, file, before, after].every((v) => typeof v === 'string') && Array.isArray(warnings);
 }
 
 /** Reads a JSONL file (missing = empty); a last line cut short by a crash is skipped, a bad line elsewhere names file:line. */

@@ -4,7 +4,7 @@
  * (a rename within one file system is atomic). Used for traces, the response cache and proposals.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface AtomicWriteOptions {
@@ -13,10 +13,43 @@ export interface AtomicWriteOptions {
 }
 
 /**
+ * An I/O error whose message names the file (Node's say e.g. "ENOSPC: no space left on device, write" and no path),
+ * keeping its `code`, so "disk full" tells the user which file could not be written.
+ */
+export function errorNamingFile(path: string, err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(`${path}: ${String(err)}`);
+  if (err.message.startsWith(`${path}: `)) return err;
+  const named = new Error(`${path}: ${err.message}`, { cause: err }) as NodeJS.ErrnoException;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code !== undefined) named.code = code;
+  return named;
+}
+
+/**
  * Replaces `path` with `data` atomically: readers see the old content or the new, never a mix.
- * On failure the temp file is removed and the old file (if any) is untouched. The file keeps its permissions.
+ * On failure the temp file is removed, the old file (if any) is untouched, and the error names `path`. The file keeps
+ * its permissions. A symbolic link is written through: its target is replaced, the link stays a link.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {
+  try {
+    await writeResolved(await linkTarget(path), data, options);
+  } catch (err) {
+    throw errorNamingFile(path, err);
+  }
+}
+
+/** Where a write to `path` must go: the final target of a symbolic link (a dangling link is refused), else `path`. */
+async function linkTarget(path: string): Promise<string> {
+  const link = await lstat(path).catch(() => undefined);
+  if (!link?.isSymbolicLink()) return path;
+  try {
+    return await realpath(path);
+  } catch {
+    throw new Error('a symbolic link whose target does not exist; not replaced by a plain file');
+  }
+}
+
+async function writeResolved(path: string, data: string | Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const dir = dirname(path);
   if (options.createDirs) await mkdir(dir, { recursive: true });
   const mode = await stat(path).then(
@@ -62,13 +95,17 @@ export async function appendJsonl(path: string, values: unknown | unknown[], opt
     if (line === undefined) throw new TypeError(`cannot append to ${path}: value ${i} is not representable as JSON`);
     return line + '\n';
   });
-  if (options.createDirs) await mkdir(dirname(path), { recursive: true });
-  const handle = await open(path, 'a');
   try {
-    await handle.writeFile(lines.join(''));
-    await handle.sync();
-  } finally {
-    await handle.close();
+    if (options.createDirs) await mkdir(dirname(path), { recursive: true });
+    const handle = await open(path, 'a');
+    try {
+      await handle.writeFile(lines.join(''));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (err) {
+    throw errorNamingFile(path, err);
   }
 }
 

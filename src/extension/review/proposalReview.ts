@@ -3,7 +3,6 @@ import * as vscode from 'vscode';
 import { RunFolder } from '../../core/engine/runFolder';
 import type { Proposal } from '../../core/engine/types';
 import { changedSinceProposal, planApply, type PlannedChange } from '../../core/optimizer/apply';
-import { frozenRegionsPreserved } from '../../core/prompt';
 import type { Ctx } from '../ctx';
 import { openDocument } from '../fileHost';
 import { getRunStore, type RunStore } from '../runs/runStore';
@@ -66,9 +65,10 @@ export function lastProposalEdit(): ProposalEdit | undefined {
 /**
  * Reviews an optimizer proposal (run folder + step) as a WorkspaceEdit: by default in the refactor preview with
  * `needsConfirmation` (label "AgentChord: step N", the reasoning as description), the reasoning and the trajectories
- * beside it. Nothing touches a prompt file until the reviewer applies; refuses, touching nothing, when a prompt file
- * (on disk or its unsaved editor) is no longer the text the proposal was made from, or when the proposal would lose a
- * frozen region. Applying is one undoable edit (Undo in each file reverts it).
+ * beside it. Nothing touches a prompt file until the reviewer applies; refuses, touching nothing, when a change is not
+ * to a prompt file the run's system allows (see whyNotApplicable), when a prompt file (on disk or its unsaved editor)
+ * is no longer the text the proposal was made from, or when the proposal would lose a frozen region. Applying is one
+ * undoable edit (Undo in each file reverts it).
  */
 export async function reviewProposal(runDir: string, step: number, options: ReviewOptions = {}): Promise<ReviewOutcome> {
   const mode = options.mode ?? 'preview';
@@ -80,7 +80,7 @@ export async function reviewProposal(runDir: string, step: number, options: Revi
   if (!proposal || plan.changes.length === 0) return { status: 'nothing-to-apply', files };
   if (mode === 'reject') return { status: 'rejected', files };
 
-  const refusal = whyNotApplicable(plan.changes);
+  const refusal = whyNotApplicable(plan.changes, plan.refused);
   if (refusal) {
     void vscode.window.showErrorMessage(`AgentChord: not applying step ${step}: ${refusal}`);
     return { status: 'refused', files, reason: refusal };
@@ -95,8 +95,16 @@ export async function reviewProposal(runDir: string, step: number, options: Revi
   return { status: applied ? 'applied' : 'dismissed', files };
 }
 
-/** Why the proposal cannot be applied now, or undefined when it can. */
-export function whyNotApplicable(changes: readonly PlannedChange[]): string | undefined {
+/**
+ * Why the proposal cannot be applied now, or undefined when it can. `refused` is the core's verdict (planApply's
+ * refusedChanges, the same gate as `agentchord apply`: the run's system's own prompt files, inside its folder,
+ * `optimize` not false, frozen regions kept); on top of it, every file must be inside a workspace folder and its
+ * open editor, if any, must hold the text the proposal was made from.
+ */
+export function whyNotApplicable(changes: readonly PlannedChange[], refused: readonly string[]): string | undefined {
+  if (refused.length) return `${refused.join('; ')}; nothing was changed.`;
+  const outside = changes.filter((c) => !vscode.workspace.getWorkspaceFolder(vscode.Uri.file(c.file))).map((c) => c.file);
+  if (outside.length) return `${outside.join(', ')} is not inside a folder of this workspace; nothing was changed.`;
   const stale = new Set(changedSinceProposal(changes));
   for (const c of changes) {
     const open = openDocument(c.file);
@@ -104,10 +112,6 @@ export function whyNotApplicable(changes: readonly PlannedChange[]): string | un
   }
   if (stale.size) {
     return `${[...stale].join(', ')} changed since the proposal was made (or is missing or has unsaved edits); nothing was changed. Re-run the optimization on the current prompts.`;
-  }
-  for (const c of changes) {
-    const frozen = frozenRegionsPreserved(c.before, c.after);
-    if (!frozen.ok) return `the change to ${c.file} would alter its frozen region(s) ${frozen.missing.map((m) => JSON.stringify(m.slice(0, 60))).join(', ')}; nothing was changed.`;
   }
   return undefined;
 }

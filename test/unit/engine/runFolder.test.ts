@@ -1,7 +1,7 @@
 // The run folder and datasets: what is written can be read back, and bad input names file:line.
-import { describe, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import fs, { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDataset } from '../../../src/core/engine/dataset';
@@ -41,6 +41,36 @@ describe('RunFolder', () => {
       assert.deepEqual(read.calls, []);
       assert.deepEqual(readdirSync(folder.dir).filter((f) => f.endsWith('.tmp')), []);
       assert.throws(() => RunFolder.open(workspace), /not a run folder/);
+    } finally {
+      rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('RunFolder on a full disk', () => {
+  test('ENOSPC names the file that could not be written, and leaves no temp file', () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'agentchord-runfolder-full-'));
+    try {
+      const folder = RunFolder.create(workspace, {
+        systemFile: join(workspace, 'agentchord.yaml'),
+        kind: 'run',
+        status: 'running',
+        dataset: { split: 'train', file: 'data/train.jsonl', samples: 1 },
+        attribution: { strategy: 'mean_l1_norm', topK: 1, surrogate: false },
+        usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+      });
+      const full = mock.method(fs, 'writeSync', () => {
+        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      });
+      try {
+        const manifest = join(folder.dir, RUN_FILES.manifest);
+        assert.throws(() => folder.updateManifest({ status: 'completed' }), (err: NodeJS.ErrnoException) => err.message === `${manifest}: ENOSPC: no space left on device, write` && err.code === 'ENOSPC');
+        const samples = join(folder.dir, RUN_FILES.samples);
+        assert.throws(() => folder.appendSample({ sampleId: 's1', split: 'train', output: 'x', metrics: {}, score: 0, loss: '' }), (err: Error) => err.message.startsWith(`${samples}: ENOSPC`));
+      } finally {
+        full.mock.restore();
+      }
+      assert.deepEqual(readdirSync(folder.dir).filter((f) => f.endsWith('.tmp')), []);
     } finally {
       rmSync(workspace, { recursive: true, force: true });
     }

@@ -1,10 +1,10 @@
 // Tests of src/core/util/atomicWrite.ts (kept with the llm tests: the cache is its first user).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendJsonl, readJsonl, writeFileAtomic, writeJsonAtomic } from '../../../src/core/util/atomicWrite';
+import { appendJsonl, errorNamingFile, readJsonl, writeFileAtomic, writeJsonAtomic } from '../../../src/core/util/atomicWrite';
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'agentchord-atomic-'));
 
@@ -64,4 +64,32 @@ test('appendJsonl appends lines; a bad value appends nothing; readJsonl skips a 
   const broken = join(dir, 'broken.jsonl');
   writeFileSync(broken, '{"a":1}\nnot json\n{"b":2}\n');
   await assert.rejects(readJsonl(broken), new RegExp(`broken\\.jsonl:2: not valid JSON`));
+});
+
+test('errors name the file: a full disk says which file could not be written', async () => {
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  const named = errorNamingFile('/w/prompts/a.chord.md', enospc) as NodeJS.ErrnoException;
+  assert.equal(named.message, '/w/prompts/a.chord.md: ENOSPC: no space left on device, write');
+  assert.equal(named.code, 'ENOSPC', 'the code is kept for callers that test it');
+  assert.equal(errorNamingFile('/w/prompts/a.chord.md', named), named, 'named once, not twice');
+  // A real failure whose own message names only the temp file.
+  const dir = freshDir();
+  writeFileSync(join(dir, 'file'), '');
+  const target = join(dir, 'file', 'trace.json');
+  await assert.rejects(writeFileAtomic(target, '{}'), (err: NodeJS.ErrnoException) => err.message.startsWith(`${target}: `) && err.code === 'ENOTDIR');
+  await assert.rejects(appendJsonl(target, [1]), (err: Error) => err.message.startsWith(`${target}: `));
+});
+
+test('a symbolic link is written through: the target changes, the link stays a link', async () => {
+  const dir = freshDir();
+  const target = join(dir, 'real.md');
+  const link = join(dir, 'link.md');
+  writeFileSync(target, 'old');
+  symlinkSync(target, link);
+  await writeFileAtomic(link, 'new');
+  assert.ok(lstatSync(link).isSymbolicLink());
+  assert.equal(readFileSync(target, 'utf8'), 'new');
+  symlinkSync(join(dir, 'missing.md'), join(dir, 'dangling.md'));
+  await assert.rejects(writeFileAtomic(join(dir, 'dangling.md'), 'x'), /dangling\.md: a symbolic link whose target does not exist/);
+  assert.ok(lstatSync(join(dir, 'dangling.md')).isSymbolicLink());
 });
