@@ -25,7 +25,7 @@ export interface RunSummary {
   strategy: string;
   topK: number;
   attributionModel?: string;
-  /** Any attributed call ran on another model than the attribution model. */
+  /** Some call's weights were computed by the attribution model for an agent that ran on another model. */
   surrogate: boolean;
   samples: number;
   /** Mean score per split. */
@@ -64,7 +64,10 @@ export function summarizeRun(run: RunFolderContents): RunSummary {
     strategy: run.manifest.attribution.strategy,
     topK: run.manifest.attribution.topK,
     attributionModel: run.manifest.attribution.model,
-    surrogate: run.manifest.attribution.surrogate || calls.some((c) => c.surrogate),
+    // Only weights a model computed can be a surrogate's: a single-block call gets weight 1 and an unavailable one
+    // none, whatever model the agent ran on (in demo-blame the replayed reporters are single-block calls, and the
+    // answerer is attributed on its own model). run.json's flag says only that some agent runs on another model.
+    surrogate: calls.some((c) => c.surrogate && c.status === 'ok'),
     samples: run.samples.length,
     scores: Object.fromEntries(Object.entries(scores).map(([k, v]) => [k, v.reduce((a, b) => a + b, 0) / v.length])),
     blame: agentBlame(run.trajectories, agents),

@@ -76,6 +76,19 @@ describe('report', () => {
     assert.match(text, /recency check: the last block got the highest weight in 0 of 1/);
   });
 
+  test("no SURROGATE when the weighted call ran on the attribution model itself (demo-blame's shape)", async () => {
+    // Replayed reporters are single-block calls (weight 1, no model involved), recorded as surrogate because their
+    // model is not the attribution model; the storyteller ran on the attribution model. run.json says surrogate: true
+    // (some agent runs on another model), as demo-blame's does.
+    const { folder } = recordedRun();
+    const run = folder.read();
+    run.attribution = run.attribution.map((a) => (a.status === 'single-block' ? { ...a, surrogate: true } : { ...a, surrogate: false }));
+    const s = summarizeRun(run);
+    assert.equal(s.surrogate, false);
+    assert.doesNotMatch(formatSummary(s), /SURROGATE/);
+    assert.doesNotMatch(await renderHtmlReport(run), /Surrogate model:/);
+  });
+
   test('HTML report is self-contained and holds the graph and the heat map', async () => {
     const { folder } = recordedRun();
     const html = await renderHtmlReport(folder.read(), { notes: ['The tiny model mostly weighs the most recent block.'] });
