@@ -25,6 +25,17 @@ export default tseslint.config(
   layer(['src/backend/**/*.ts'], ['../core/**', '../../core/**', '../../../core/**', '**/cli/**', '**/extension/**'],
     'src/backend must not import src/core, the CLI or the extension: what both need lives in src/protocol or src/shared.'),
   layer(['src/cli/**/*.ts', 'src/evals/**/*.ts'], ['**/extension/**'], 'the CLI and the evals must not import the extension.'),
+  // The extension's logic that needs no VS Code host (view models, layout, token alignment, hunks): unit-tested as is.
+  {
+    files: ['src/extension/pure/*/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: 'vscode', message: 'src/extension/pure needs no VS Code host.' }],
+        // From pure/<feature>/x.ts, "../../<dir>" is the rest of the extension; "../../../" is src/ (core, protocol).
+        patterns: [{ regex: '^\\.\\./\\.\\./(?!\\.\\./)', message: 'src/extension/pure may import src/core, src/protocol and itself, not the rest of the extension.' }],
+      }],
+    },
+  },
 );
 
 /** no-restricted-imports for a folder: never vscode, and none of `forbidden` (import-path globs). */

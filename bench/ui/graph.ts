@@ -6,8 +6,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SystemConfig } from '../../src/core/system/types';
-import { buildGraphViewModel, summarizeRun, type RunContents } from '../../src/extension/graph/viewModel';
-import { denseSystemYaml, manifest, outcome, sampleRun, systemFromYaml } from '../../test/unit/graph/fixtures';
+import { buildGraphViewModel, summarizeRun, type RunContents } from '../../src/extension/pure/graph/viewModel';
+import { denseSystemYaml, manifest, outcome, sampleRun, systemFromYaml } from '../../test/unit/extension/pure/graph/fixtures';
 import type { BenchContext } from '../lib/context';
 import { median } from '../lib/measure';
 import { fmt, type BenchResult } from '../lib/report';

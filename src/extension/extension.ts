@@ -1,34 +1,79 @@
-// Entry point of the VS Code extension: a thin layer over src/core. Everything is created here and owned by `Ctx`.
+// Entry point of the VS Code extension, and its composition root: a thin layer over src/core. Every service is
+// created here and owned by `Ctx`, and every command is registered here from one table (ids in ./commandIds.ts).
 import * as vscode from 'vscode';
+import type { DeviceChoice } from '../protocol/attribution';
 import type { AgentChordApi } from './api';
-import { registerCommands } from './commands';
+import { BackendService } from './backend/backendService';
+import { registerBackendStatusBar, showBackendStatus } from './backend/statusBar';
+import { registerCodeLens, showAgentTrajectories } from './codelens/promptLens';
+import { COMMANDS, type CommandId } from './commandIds';
+import { setApiKey, type SetApiKeyArgs } from './commands/apiKeys';
+import { attributeLastRunCommand } from './commands/attributeLastRun';
+import { Jobs } from './commands/job';
+import { optimizeCommand, runArgs, runCommand, type CommandDeps, type RunArgs } from './commands/optimize';
+import { registerPromptContext } from './commands/promptContext';
+import { registerRunSummaries } from './commands/results';
+import { selectDevice } from './commands/selectDevice';
 import { Ctx } from './ctx';
 import { SystemDiagnostics } from './diagnostics';
-import { registerEditorFeatures } from './editorFeatures';
-import { registerGraph } from './graph';
-import { registerNewSystem } from './newSystem';
+import { graphProbe, openGraph, registerGraphPanels, type OpenGraphArgument } from './graph';
+import { newSystem, type NewSystemArgs } from './newSystem';
+import { lastProposalEdit, registerReviewDocuments, reviewProposal, reviewProposalCommand, type ReviewProposalArgs } from './review/proposalReview';
+import { RunStore } from './runs/runStore';
+import type { ShowCallInputArgs } from './pure/saliency/commands';
+import { chooseGranularity, registerSaliency, type ShowTokenSaliencyArgs } from './saliency/register';
+import type { Granularity } from './pure/saliency/aggregate';
 import { SystemsTreeProvider } from './systemsView';
 import { SystemWorkspace } from './systemWorkspace';
 
 let ctx: Ctx | undefined;
 
 export function activate(context: vscode.ExtensionContext): AgentChordApi {
-  ctx = new Ctx(context);
-  context.subscriptions.push(ctx);
+  const c = (ctx = new Ctx(context));
+  context.subscriptions.push(c);
 
-  const systems = ctx.own(new SystemWorkspace(ctx));
-  const diagnostics = ctx.own(new SystemDiagnostics(ctx, systems));
-  const systemsView = ctx.own(new SystemsTreeProvider(ctx, systems));
+  // Services.
+  const systems = c.own(new SystemWorkspace(c));
+  const runs = c.own(new RunStore(c));
+  const backend = c.own(new BackendService(c));
+  const jobs = c.own(new Jobs(c));
+  const diagnostics = c.own(new SystemDiagnostics(c, systems));
+  const systemsView = c.own(new SystemsTreeProvider(c, systems));
   systems.watch();
-  registerNewSystem(ctx);
-  registerGraph(ctx);
-  const commands = registerCommands(ctx, systems);
-  const editor = registerEditorFeatures(ctx, systems, commands.backend);
-  const owner = ctx;
-  owner.own(vscode.commands.registerCommand('agentchord.refreshSystems', () => systems.scan()));
 
-  const ready = systems.scan().catch((err) => owner.log.error('scanning the workspace for systems failed', err));
-  return { systems, systemsView, diagnostics, ready, ...commands, ...editor };
+  // Views, providers, the status bar item and context keys.
+  registerGraphPanels(c);
+  registerBackendStatusBar(c, backend);
+  registerRunSummaries(c);
+  registerPromptContext(c, systems);
+  registerReviewDocuments(c);
+  const codeLens = registerCodeLens(c, systems, runs);
+  const saliency = registerSaliency(c, systems, runs, backend);
+
+  // Commands: one table, every id of ./commandIds.ts (TypeScript reports a missing one).
+  const deps: CommandDeps = { ctx: c, systems, backend, runs, jobs };
+  const commands = {
+    [COMMANDS.newSystem]: (args?: NewSystemArgs) => newSystem(c, args),
+    [COMMANDS.refreshSystems]: () => systems.scan(),
+    [COMMANDS.optimize]: (arg?: RunArgs | vscode.Uri) => optimizeCommand(deps, runArgs(arg)),
+    [COMMANDS.run]: (arg?: RunArgs | vscode.Uri) => runCommand(deps, runArgs(arg)),
+    [COMMANDS.attributeLastRun]: (arg?: { uri?: vscode.Uri | string; runDir?: string } | vscode.Uri) => attributeLastRunCommand(deps, arg),
+    [COMMANDS.setApiKey]: (args?: SetApiKeyArgs) => setApiKey(c, systems, args),
+    [COMMANDS.selectAttributionDevice]: (args?: { device?: DeviceChoice }) => selectDevice(c, backend, args?.device),
+    [COMMANDS.showBackendStatus]: () => showBackendStatus(c, backend),
+    [COMMANDS.showTokenSaliency]: (arg?: vscode.Uri | ShowTokenSaliencyArgs) => saliency.showTokenSaliency(arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {})),
+    [COMMANDS.saliencyGranularity]: (value?: Granularity) => chooseGranularity(value),
+    [COMMANDS.clearTokenSaliency]: () => saliency.clearActiveEditor(),
+    [COMMANDS.showCallInput]: (args: ShowCallInputArgs) => saliency.showCallInput(args),
+    [COMMANDS.reviewProposal]: (args?: ReviewProposalArgs) => reviewProposalCommand(c, systems, runs, args),
+    [COMMANDS.showAgentTrajectories]: (args: { runDir: string; agent: string }) => showAgentTrajectories(runs, args.runDir, args.agent),
+    [COMMANDS.openGraph]: (arg?: OpenGraphArgument) => openGraph(c, arg),
+    [COMMANDS.graphProbe]: () => graphProbe(),
+  } satisfies Record<CommandId, (...args: never[]) => unknown>;
+  for (const [id, handler] of Object.entries(commands)) c.own(vscode.commands.registerCommand(id, handler));
+
+  const ready = systems.scan().catch((err) => c.log.error('scanning the workspace for systems failed', err));
+  return { systems, systemsView, diagnostics, ready, runs, backend, jobs, editor: { codeLens, saliency, reviewProposal, lastProposalEdit } };
 }
 
 export function deactivate(): void {

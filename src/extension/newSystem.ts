@@ -7,7 +7,6 @@ import { scaffoldSystem } from '../core/system/scaffold';
 import type { Ctx } from './ctx';
 import { requireTrust } from './trust';
 
-export const NEW_SYSTEM_COMMAND = 'agentchord.newSystem';
 
 /** Arguments that let tests and other commands run "New System" without any prompt. */
 export interface NewSystemArgs {
@@ -15,10 +14,6 @@ export interface NewSystemArgs {
   folder?: string | vscode.Uri;
   /** The system's `name:`; defaults to the folder's name. */
   name?: string;
-}
-
-export function registerNewSystem(ctx: Ctx): void {
-  ctx.own(vscode.commands.registerCommand(NEW_SYSTEM_COMMAND, (args?: NewSystemArgs) => newSystem(ctx, args)));
 }
 
 /**

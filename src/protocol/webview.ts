@@ -77,7 +77,8 @@ export interface ViewBlame {
   share: number;
 }
 
-export interface RunSummary {
+/** A run as the graph panel's run picker shows it (not the report's RunSummary of src/core/report). */
+export interface RunChoice {
   id: string;
   createdAt: string;
   kind: 'run' | 'optimize';
@@ -120,7 +121,7 @@ export interface RunComparison {
 export interface GraphViewModel {
   system: { name: string; file: string };
   mode: GraphMode;
-  runs: RunSummary[];
+  runs: RunChoice[];
   runId?: string;
   samples: SampleSummary[];
   sampleId?: string;

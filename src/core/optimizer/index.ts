@@ -8,7 +8,6 @@ import { makeWarningsOptimizer } from './warnings';
 export * from './types';
 export { makeLlmOptimizer, interpretOptimizerReply, buildOptimizerRequest, checkPrompt, OPTIMIZER_INSTRUCTIONS } from './llm';
 export { makeWarningsOptimizer, proposeWarnings, addWarnings, failureCases, WARNING_HEADING } from './warnings';
-export { parseJsonObject } from './parseJson';
 
 export function makeOptimizer(
   system: SystemConfig,

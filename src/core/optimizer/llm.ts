@@ -12,7 +12,7 @@ import { blamedAgents } from '../engine/backward';
 import type { PromptChange } from '../engine/types';
 import type { ChatProvider } from '../llm/types';
 import { parsePromptFile, restoreFrozenRegions } from '../prompt';
-import { parseJsonObject } from './parseJson';
+import { parseJsonObject } from '../llm/parseJson';
 import { excerpt, splitFrontMatter, type Optimizer, type OptimizerInput, type OptimizerResult } from './types';
 
 export const OPTIMIZER_INSTRUCTIONS = `You improve the prompts of a multi-agent system.

@@ -1,11 +1,10 @@
 /**
  * The self-contained HTML report of a run: one file with inline CSS and SVG and no remote resources, so it opens
  * anywhere (a browser, a CI artifact, VS Code's webview) and can be mailed around. It shows per-agent blame, the
- * attribution graph of the failed samples (laid out with elkjs: layered, left to right, deterministic), and token
+ * attribution graph of the failed samples (the editor's deterministic layered layout, left to right), and token
  * heat maps of the blocks the blamed agents read, with all four strategies' block weights.
  */
-import type { ElkExtendedEdge, ElkNode } from 'elkjs/lib/elk-api';
-import { loadElk } from '../util/elk';
+import { layoutGraph } from '../util/graphLayout';
 import type { RunFolderContents } from '../engine/runFolder';
 import type { AgentCall, AttributionGraph, CallAttribution, GraphNode, Trajectory } from '../engine/types';
 import { formatWeight, summarizeRun, type RunSummary } from './summary';
@@ -98,43 +97,33 @@ const NODE_HEIGHT = 34;
 const nodeWidth = (n: GraphNode) => Math.max(90, Math.min(260, n.label.length * 7 + 24));
 
 async function graphSvg(graph: AttributionGraph): Promise<string> {
-  const elk = await loadElk();
-  const layout: ElkNode = await elk.layout({
-    id: 'root',
-    layoutOptions: {
-      'elk.algorithm': 'layered',
-      'elk.direction': 'RIGHT',
-      'elk.spacing.nodeNode': '24',
-      'elk.layered.spacing.nodeNodeBetweenLayers': '60',
-      'elk.edgeRouting': 'POLYLINE',
-      'elk.randomSeed': '1',
-    },
-    children: graph.nodes.map((n) => ({ id: n.id, width: nodeWidth(n), height: NODE_HEIGHT })),
-    edges: graph.edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
-  });
-  const width = Math.ceil((layout.width ?? 0) + 20);
-  const height = Math.ceil((layout.height ?? 0) + 20);
+  // The same deterministic layout as the editor's graph panel (../util/graphLayout.ts).
+  const layout = await layoutGraph(
+    graph.nodes.map((n) => ({ id: n.id, width: nodeWidth(n), height: NODE_HEIGHT })),
+    graph.edges.map((e, i) => ({ id: `e${i}`, from: e.from, to: e.to })),
+  );
+  const width = Math.ceil(layout.width + 20);
+  const height = Math.ceil(layout.height + 20);
   const maxWeight = maxAbs(graph.edges.map((e) => e.weight ?? 0), 0);
   const parts: string[] = [];
-  (layout.edges as ElkExtendedEdge[] | undefined)?.forEach((le, i) => {
-    const e = graph.edges[i];
-    const section = le.sections?.[0];
-    if (!section) return;
-    const pts = [section.startPoint, ...(section.bendPoints ?? []), section.endPoint].map((p) => `${(p.x + 10).toFixed(1)},${(p.y + 10).toFixed(1)}`);
+  graph.edges.forEach((e, i) => {
+    const route = layout.edges.get(`e${i}`);
+    if (!route) return;
+    const pts = route.map((p) => `${(p.x + 10).toFixed(1)},${(p.y + 10).toFixed(1)}`);
     const cls = e.kind === 'structural' ? 'edge structural' : e.kept ? 'edge kept' : 'edge dropped';
     const strokeWidth = e.kept && e.kind === 'connection' && maxWeight > 0 && e.weight !== undefined ? 1.2 + 3 * (Math.abs(e.weight) / maxWeight) : 1.2;
     parts.push(`<polyline class="${cls}" points="${pts.join(' ')}" stroke-width="${strokeWidth.toFixed(2)}" marker-end="url(#arrow)"/>`);
     if (e.kind === 'connection' && e.weight !== undefined) {
-      const mid = halfway([section.startPoint, ...(section.bendPoints ?? []), section.endPoint]);
+      const mid = halfway(route);
       parts.push(`<text class="weight${e.kept ? '' : ' dim'}" x="${(mid.x + 10).toFixed(1)}" y="${(mid.y + 6).toFixed(1)}">${esc(formatWeight(e.weight))}</text>`);
     }
   });
-  for (const child of layout.children ?? []) {
-    const n = graph.nodes.find((x) => x.id === child.id)!;
-    const x = (child.x ?? 0) + 10;
-    const y = (child.y ?? 0) + 10;
+  for (const n of graph.nodes) {
+    const at = layout.nodes.get(n.id);
+    if (!at) continue;
+    const [x, y, w] = [at.x + 10, at.y + 10, nodeWidth(n)];
     parts.push(
-      `<g class="node ${n.kind}"><title>${esc(n.id)}</title><rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${child.width}" height="${child.height}" rx="6"/><text x="${(x + (child.width ?? 0) / 2).toFixed(1)}" y="${(y + 21).toFixed(1)}" text-anchor="middle">${esc(n.label)}</text></g>`,
+      `<g class="node ${n.kind}"><title>${esc(n.id)}</title><rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${w}" height="${NODE_HEIGHT}" rx="6"/><text x="${(x + w / 2).toFixed(1)}" y="${(y + 21).toFixed(1)}" text-anchor="middle">${esc(n.label)}</text></g>`,
     );
   }
   return `<svg class="graph-svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="attribution graph of sample ${esc(graph.sampleId)}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>${parts.join('')}</svg>`;

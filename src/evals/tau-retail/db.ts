@@ -116,7 +116,6 @@ export const TAU_RETAIL_FILES = {
   users: 'users.json',
   policy: 'policy.md',
   rules: 'retail_rules.json',
-  tools: 'retail_tools.json',
   tasks: (split: RetailSplit) => `retail_tasks_${split}.json`,
   /** The order in which the GBC paper ran the test tasks. */
   testOrder: 'agentchord_retail_test_order_seed42.json',

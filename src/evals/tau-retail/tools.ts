@@ -7,7 +7,7 @@
  * Arguments are not type-checked (neither does tau-bench); the Python behaviour for odd types is reproduced for the
  * cases the spec lists (a number where an id belongs is "not found", a list as a key is unhashable, ...).
  */
-import schemaList from '../../../examples/tau-retail/data/retail_tools.json';
+import schemaList from './retail_tools.json';
 import type { ToolSchema } from '../../core/llm/types';
 import type { ToolContext, ToolDefinition } from '../../core/tools/types';
 import { calculate } from './calculate';

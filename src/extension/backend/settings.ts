@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { DeviceChoice } from '../../protocol/attribution';
-import { parseRemote } from './remoteAddress';
+import { parseRemote } from '../pure/backend/remoteAddress';
 
 /** The extension's settings (package.json `contributes.configuration`), read fresh each time they are needed. */
 export const SETTINGS = {

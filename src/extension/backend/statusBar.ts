@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
 import type { BackendService } from './backendService';
+import { COMMANDS } from '../commandIds';
 
-export const SHOW_BACKEND_STATUS_COMMAND = 'agentchord.showBackendStatus';
 
 const ICONS = { stopped: '$(circle-outline)', starting: '$(sync~spin)', ready: '$(pulse)', crashed: '$(error)' } as const;
 
@@ -10,7 +10,7 @@ const ICONS = { stopped: '$(circle-outline)', starting: '$(sync~spin)', ready: '
 export function registerBackendStatusBar(ctx: Ctx, backend: BackendService): vscode.StatusBarItem {
   const item = ctx.own(vscode.window.createStatusBarItem('agentchord.backend', vscode.StatusBarAlignment.Right, 100));
   item.name = 'AgentChord Backend';
-  item.command = SHOW_BACKEND_STATUS_COMMAND;
+  item.command = COMMANDS.showBackendStatus;
   const render = () => {
     item.text = `${ICONS[backend.state]} AgentChord: ${backend.describe()}`;
     item.tooltip = backend.error ? `Attribution backend: ${backend.error}` : 'Attribution backend (click for its status)';
@@ -19,12 +19,11 @@ export function registerBackendStatusBar(ctx: Ctx, backend: BackendService): vsc
   render();
   item.show();
   ctx.own(backend.onDidChange(render));
-  ctx.own(vscode.commands.registerCommand(SHOW_BACKEND_STATUS_COMMAND, () => showStatus(ctx, backend)));
   return item;
 }
 
 /** A health check (when running) and a summary with the actions that make sense in the current state. */
-async function showStatus(ctx: Ctx, backend: BackendService): Promise<void> {
+export async function showBackendStatus(ctx: Ctx, backend: BackendService): Promise<void> {
   let status = backend.status;
   if (backend.state === 'ready') status = await backend.refreshStatus().catch(() => undefined);
   const lines = status

@@ -1,17 +1,15 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
-import { getRunStore, type RunStore } from '../runs/runStore';
-import { SHOW_CALL_INPUT_COMMAND } from '../saliency/commands';
+import type { RunStore } from '../runs/runStore';
 import type { SystemWorkspace } from '../systemWorkspace';
-import { lensTitles, summarizeAgents, type AgentRunSummary } from './agentSummary';
+import { lensTitles, summarizeAgents, type AgentRunSummary } from '../pure/codelens/agentSummary';
+import { COMMANDS } from '../commandIds';
 
-export const SHOW_AGENT_TRAJECTORIES_COMMAND = 'agentchord.showAgentTrajectories';
 /**
  * Owned by the graph panel (src/extension/graph/): the lens passes `{ systemFile, runId, agent }` (the panel opens
  * that run; `agent` asks it to focus the agent).
  */
-export const OPEN_GRAPH_COMMAND = 'agentchord.openGraph';
 
 /** The agents whose prompt is a file, with the system (file) they belong to. */
 interface PromptOwner {
@@ -84,9 +82,9 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       if (!found) continue;
       const { runDir, summary } = found;
       const titles = lensTitles(summary);
-      const trajectories = { title: titles.blame, command: SHOW_AGENT_TRAJECTORIES_COMMAND, arguments: [{ runDir, agent: owner.agent }] };
+      const trajectories = { title: titles.blame, command: COMMANDS.showAgentTrajectories, arguments: [{ runDir, agent: owner.agent }] };
       const graphArgs = { systemFile: owner.systemFile, runId: basename(runDir), agent: owner.agent };
-      const graph = (title: string) => ({ title, command: OPEN_GRAPH_COMMAND, arguments: [graphArgs] });
+      const graph = (title: string) => ({ title, command: COMMANDS.openGraph, arguments: [graphArgs] });
       lenses.push(new vscode.CodeLens(top, trajectories));
       if (titles.incoming) lenses.push(new vscode.CodeLens(top, graph(titles.incoming)));
       if (titles.outgoing) lenses.push(new vscode.CodeLens(top, graph(titles.outgoing)));
@@ -112,20 +110,14 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
 }
 
 /** Registers the prompt-file CodeLens and the trajectories quick pick it opens. */
-export function registerCodeLens(ctx: Ctx, systems: SystemWorkspace): PromptCodeLensProvider {
-  const runs = getRunStore(ctx);
+export function registerCodeLens(ctx: Ctx, systems: SystemWorkspace, runs: RunStore): PromptCodeLensProvider {
   const provider = ctx.own(new PromptCodeLensProvider(ctx, systems, runs));
   ctx.own(vscode.languages.registerCodeLensProvider({ scheme: 'file' }, provider));
-  ctx.own(
-    vscode.commands.registerCommand(SHOW_AGENT_TRAJECTORIES_COMMAND, (args: { runDir: string; agent: string }) =>
-      showAgentTrajectories(runs, args.runDir, args.agent),
-    ),
-  );
   return provider;
 }
 
 /** A quick pick of the trajectories through an agent; picking one opens that agent's call input with its saliency. */
-async function showAgentTrajectories(runs: RunStore, runDir: string, agent: string): Promise<void> {
+export async function showAgentTrajectories(runs: RunStore, runDir: string, agent: string): Promise<void> {
   const { trajectories, calls } = runs.open(runDir).read();
   const through = trajectories.filter((t) => t.agents.includes(agent));
   if (through.length === 0) {
@@ -137,5 +129,5 @@ async function showAgentTrajectories(runs: RunStore, runDir: string, agent: stri
     return { label: t.sampleId, description: t.agents.join(' → ') + ' → loss', detail: t.loss, callId };
   });
   const picked = await vscode.window.showQuickPick(items, { title: `AgentChord: trajectories through ${agent}`, matchOnDetail: true });
-  if (picked?.callId) await vscode.commands.executeCommand(SHOW_CALL_INPUT_COMMAND, { runDir, callId: picked.callId });
+  if (picked?.callId) await vscode.commands.executeCommand(COMMANDS.showCallInput, { runDir, callId: picked.callId });
 }

@@ -4,7 +4,6 @@ import { REMOTE_TOKEN_SECRET } from '../backend/settings';
 import type { Ctx } from '../ctx';
 import type { SystemWorkspace } from '../systemWorkspace';
 
-export const SET_API_KEY_COMMAND = 'agentchord.setApiKey';
 
 /** Arguments that let tests run "Set API Key" without prompts. */
 export interface SetApiKeyArgs {
@@ -18,12 +17,8 @@ export function secretApiKeyResolver(secrets: vscode.SecretStorage): ApiKeyResol
   return async (name) => (await secrets.get(name)) ?? process.env[name];
 }
 
-export function registerSetApiKey(ctx: Ctx, systems: SystemWorkspace): void {
-  ctx.own(vscode.commands.registerCommand(SET_API_KEY_COMMAND, (args?: SetApiKeyArgs) => setApiKey(ctx, systems, args)));
-}
-
 /** Asks which key (the apiKeyEnv names of the workspace's models), then the key; stores it in SecretStorage only. */
-async function setApiKey(ctx: Ctx, systems: SystemWorkspace, args: SetApiKeyArgs = {}): Promise<string | undefined> {
+export async function setApiKey(ctx: Ctx, systems: SystemWorkspace, args: SetApiKeyArgs = {}): Promise<string | undefined> {
   const name = args.name ?? (await pickName(systems));
   if (!name) return undefined;
   const key =

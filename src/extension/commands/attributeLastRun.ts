@@ -9,17 +9,13 @@ import { showRunResult } from './results';
 import { chooseSystem } from './target';
 import { manifestAttribution } from '../../core/engine/runFolder';
 
-export const ATTRIBUTE_LAST_RUN_COMMAND = 'agentchord.attributeLastRun';
 
 /** The previous attribution.jsonl, kept beside the new one. */
 export const PREVIOUS_ATTRIBUTION_FILE = 'attribution.previous.jsonl';
 
-export function registerAttributeLastRun(deps: CommandDeps): void {
-  deps.ctx.own(
-    vscode.commands.registerCommand(ATTRIBUTE_LAST_RUN_COMMAND, (arg?: { uri?: vscode.Uri | string; runDir?: string } | vscode.Uri) =>
-      attributeLastRun(deps, arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {})),
-    ),
-  );
+/** The `agentchord.attributeLastRun` command: menus pass the clicked file's Uri, tests and other callers arguments. */
+export function attributeLastRunCommand(deps: CommandDeps, arg?: { uri?: vscode.Uri | string; runDir?: string } | vscode.Uri) {
+  return attributeLastRun(deps, arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {}));
 }
 
 /**

@@ -13,8 +13,6 @@ import { showRunResult } from './results';
 import { chooseSystem } from './target';
 import { manifestAttribution } from '../../core/engine/runFolder';
 
-export const OPTIMIZE_COMMAND = 'agentchord.optimize';
-export const RUN_COMMAND = 'agentchord.run';
 
 const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
 
@@ -53,13 +51,8 @@ export interface CommandDeps {
   jobs: Jobs;
 }
 
-export function registerRunCommands(deps: CommandDeps): void {
-  deps.ctx.own(vscode.commands.registerCommand(OPTIMIZE_COMMAND, (arg?: RunArgs | vscode.Uri) => optimizeCommand(deps, normalize(arg))));
-  deps.ctx.own(vscode.commands.registerCommand(RUN_COMMAND, (arg?: RunArgs | vscode.Uri) => runCommand(deps, normalize(arg))));
-}
-
 /** Menus pass the clicked file's Uri; tests and other callers pass RunArgs. */
-function normalize(arg: RunArgs | vscode.Uri | undefined): RunArgs {
+export function runArgs(arg: RunArgs | vscode.Uri | undefined): RunArgs {
   return arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {});
 }
 

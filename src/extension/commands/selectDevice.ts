@@ -4,7 +4,6 @@ import type { BackendService } from '../backend/backendService';
 import { DEVICES, SETTINGS } from '../backend/settings';
 import type { Ctx } from '../ctx';
 
-export const SELECT_DEVICE_COMMAND = 'agentchord.selectAttributionDevice';
 
 const DESCRIPTIONS: Record<DeviceChoice, string> = {
   auto: 'CUDA, then WebGPU, then CPU: the fastest that works',
@@ -13,15 +12,11 @@ const DESCRIPTIONS: Record<DeviceChoice, string> = {
   webgpu: 'GPU through WebGPU',
 };
 
-export function registerSelectDevice(ctx: Ctx, backend: BackendService): void {
-  ctx.own(vscode.commands.registerCommand(SELECT_DEVICE_COMMAND, (args?: { device?: DeviceChoice }) => selectDevice(ctx, backend, args?.device)));
-}
-
 /**
  * Sets `agentchord.backend.device` (user settings) from a quick pick; the backend restarts with it (BackendService
  * restarts on the settings change; a stopped backend simply starts with it next time).
  */
-async function selectDevice(ctx: Ctx, backend: BackendService, given?: DeviceChoice): Promise<DeviceChoice | undefined> {
+export async function selectDevice(ctx: Ctx, backend: BackendService, given?: DeviceChoice): Promise<DeviceChoice | undefined> {
   let device = given;
   if (device === undefined) {
     const current = vscode.workspace.getConfiguration().get<string>(SETTINGS.device, 'auto');

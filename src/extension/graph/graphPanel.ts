@@ -11,13 +11,12 @@ import * as vscode from 'vscode';
 import { formatProblem, loadSystemFile, type SystemConfig } from '../../core/system';
 import { isGraphViewModel, isWebviewMessage, message, type GraphMode, type GraphViewModel, type HighlightMessage, type StateMessage, type WebviewMessage } from '../../protocol/webview';
 import type { Ctx } from '../ctx';
-import { buildGraphHtml, newNonce } from './html';
-import { findCallFor, loadGraphRunData } from './runData';
-import { buildGraphViewModel, LOSS_NODE } from './viewModel';
+import { buildGraphHtml, newNonce } from '../pure/graph/html';
+import { findCallFor, loadGraphRunData } from '../pure/graph/runData';
+import { buildGraphViewModel, LOSS_NODE } from '../pure/graph/viewModel';
+import { COMMANDS } from '../commandIds';
 
 export const GRAPH_VIEW_TYPE = 'agentchord.graph';
-/** Implemented by the saliency view (another feature); called with { runDir, callId }. */
-export const SHOW_CALL_INPUT_COMMAND = 'agentchord.showCallInput';
 
 /** What the panel shows; restored from the webview's saved view model after a reload. */
 export interface GraphSelection {
@@ -30,7 +29,7 @@ export interface GraphSelection {
   focusAgent?: string;
 }
 
-/** What the extension-host tests can observe (see registerGraph's test command). */
+/** What the extension-host tests can observe (the agentchord.graph.probe command). */
 export interface GraphPanelProbe {
   open: boolean;
   state?: GraphViewModel;
@@ -213,11 +212,11 @@ export class GraphPanel implements vscode.Disposable {
       return;
     }
     const commands = await vscode.commands.getCommands(true);
-    if (!commands.includes(SHOW_CALL_INPUT_COMMAND)) {
+    if (!commands.includes(COMMANDS.showCallInput)) {
       void vscode.window.showInformationMessage(`AgentChord: call ${callId} (run folder ${runDir}): the input viewer is not available in this version.`);
       return;
     }
-    await vscode.commands.executeCommand(SHOW_CALL_INPUT_COMMAND, { runDir, callId });
+    await vscode.commands.executeCommand(COMMANDS.showCallInput, { runDir, callId });
   }
 }
 

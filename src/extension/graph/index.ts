@@ -1,6 +1,7 @@
 /**
  * The attribution-graph feature of the extension: the `agentchord.openGraph` command, the panel serializer (the
- * panel survives a window reload), and a test probe. The extension calls `registerGraph(ctx)` once on activation.
+ * panel survives a window reload), and a test probe. extension.ts registers the commands and calls
+ * `registerGraphPanels(ctx)` once on activation.
  */
 import { dirname, sep } from 'node:path';
 import * as vscode from 'vscode';
@@ -9,12 +10,9 @@ import type { GraphMode } from '../../protocol/webview';
 import type { Ctx } from '../ctx';
 import { GRAPH_VIEW_TYPE, GraphPanel, type GraphPanelProbe } from './graphPanel';
 
-export { GRAPH_VIEW_TYPE, SHOW_CALL_INPUT_COMMAND, GraphPanel } from './graphPanel';
+export { GRAPH_VIEW_TYPE, GraphPanel } from './graphPanel';
 export type { GraphPanelProbe, GraphSelection } from './graphPanel';
 
-export const OPEN_GRAPH_COMMAND = 'agentchord.openGraph';
-/** Not in package.json (not for users): the extension-host tests read the open panel's last state through it. */
-export const GRAPH_PROBE_COMMAND = 'agentchord.graph.probe';
 
 /**
  * What `agentchord.openGraph` accepts: nothing (the active editor's system, else a pick among the workspace's), a
@@ -27,13 +25,19 @@ export type OpenGraphArgument =
   | { entry: { file: string } }
   | { systemFile: string; runId?: string; sampleId?: string; mode?: GraphMode; agent?: string };
 
-export function registerGraph(ctx: Ctx): void {
-  ctx.own(
-    vscode.commands.registerCommand(OPEN_GRAPH_COMMAND, async (arg?: OpenGraphArgument) => {
-      const selection = await resolveSelection(arg);
-      if (selection) GraphPanel.show(ctx, selection);
-    }),
-  );
+/** Opens the graph panel on what `arg` names (the `agentchord.openGraph` command). */
+export async function openGraph(ctx: Ctx, arg?: OpenGraphArgument): Promise<void> {
+  const selection = await resolveSelection(arg);
+  if (selection) GraphPanel.show(ctx, selection);
+}
+
+/** The open panel's last state (the `agentchord.graph.probe` test command). */
+export function graphProbe(): GraphPanelProbe {
+  return GraphPanel.current?.probe() ?? { open: false, delivered: 0, readies: 0 };
+}
+
+/** The panel serializer (a panel survives a window reload); the open panel is disposed with the extension. */
+export function registerGraphPanels(ctx: Ctx): void {
   ctx.own(
     vscode.window.registerWebviewPanelSerializer(GRAPH_VIEW_TYPE, {
       deserializeWebviewPanel: async (panel, state) => {
@@ -41,7 +45,6 @@ export function registerGraph(ctx: Ctx): void {
       },
     }),
   );
-  ctx.own(vscode.commands.registerCommand(GRAPH_PROBE_COMMAND, (): GraphPanelProbe => GraphPanel.current?.probe() ?? { open: false, delivered: 0, readies: 0 }));
   ctx.own({ dispose: () => GraphPanel.current?.dispose() });
 }
 

@@ -5,12 +5,12 @@ import type { Proposal } from '../../core/engine/types';
 import { changedSinceProposal, planApply, type PlannedChange } from '../../core/optimizer/apply';
 import type { Ctx } from '../ctx';
 import { openDocument } from '../fileHost';
-import { getRunStore, type RunStore } from '../runs/runStore';
+import type { RunStore } from '../runs/runStore';
 import type { SystemWorkspace } from '../systemWorkspace';
-import { proposalHunks, type Hunk } from './hunks';
-import { reviewMarkdown } from './reviewDocument';
+import { proposalHunks, type Hunk } from '../pure/review/hunks';
+import { reviewMarkdown } from '../pure/review/reviewDocument';
+import { requireTrust } from '../trust';
 
-export const REVIEW_PROPOSAL_COMMAND = 'agentchord.reviewProposal';
 export const REVIEW_SCHEME = 'agentchord-review';
 
 /**
@@ -25,7 +25,7 @@ export interface ReviewOptions {
 
 export interface ReviewOutcome {
   /** applied: the edit was applied (all of it, or what the reviewer kept); dismissed: the preview was discarded. */
-  status: 'applied' | 'dismissed' | 'rejected' | 'refused' | 'nothing-to-apply';
+  status: 'applied' | 'dismissed' | 'rejected' | 'refused' | 'nothing-to-apply' | 'untrusted';
   /** Prompt files the edit touches. */
   files: string[];
   /** Why it was refused (files changed since the proposal, frozen regions). */
@@ -152,25 +152,27 @@ export interface ReviewProposalArgs {
   mode?: ReviewMode;
 }
 
-export function registerReview(ctx: Ctx, systems: SystemWorkspace): void {
-  const runs = getRunStore(ctx);
+/** The read-only documents beside a review (reasoning, trajectories). */
+export function registerReviewDocuments(ctx: Ctx): void {
   ctx.own(vscode.workspace.registerTextDocumentContentProvider(REVIEW_SCHEME, new ReviewDocuments()));
-  ctx.own(
-    vscode.commands.registerCommand(REVIEW_PROPOSAL_COMMAND, async (args: ReviewProposalArgs = {}) => {
-      const runDir = args.runDir ?? (await pickRunWithProposals(runs, systems));
-      if (!runDir) return undefined;
-      const step = args.step ?? (await pickStep(runDir));
-      if (step === undefined) return undefined;
-      try {
-        const outcome = await reviewProposal(runDir, step, { mode: args.mode });
-        ctx.log.info(`review of ${runDir} step ${step}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ''}`);
-        return outcome;
-      } catch (err) {
-        void vscode.window.showErrorMessage(`AgentChord: ${(err as Error).message}`);
-        return undefined;
-      }
-    }),
-  );
+}
+
+/** The `agentchord.reviewProposal` command: asks for the run and step unless given, then reviews. */
+export async function reviewProposalCommand(ctx: Ctx, systems: SystemWorkspace, runs: RunStore, args: ReviewProposalArgs = {}): Promise<ReviewOutcome | undefined> {
+  // A proposal could come from anyone who can write into the workspace: applying it is for trusted workspaces.
+  if (!requireTrust('Review Proposal', "it writes this workspace's prompt files")) return { status: 'untrusted', files: [] };
+  const runDir = args.runDir ?? (await pickRunWithProposals(runs, systems));
+  if (!runDir) return undefined;
+  const step = args.step ?? (await pickStep(runDir));
+  if (step === undefined) return undefined;
+  try {
+    const outcome = await reviewProposal(runDir, step, { mode: args.mode });
+    ctx.log.info(`review of ${runDir} step ${step}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ''}`);
+    return outcome;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`AgentChord: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 async function pickRunWithProposals(runs: RunStore, systems: SystemWorkspace): Promise<string | undefined> {

@@ -1,6 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import * as vscode from 'vscode';
+import { listRunDirs } from '../../core/engine/runList';
 import { RunFolder, runsDirFor } from '../../core/engine/runFolder';
 import type { RunManifest } from '../../core/engine/types';
 import type { Ctx } from '../ctx';
@@ -57,14 +57,7 @@ export class RunStore implements vscode.Disposable {
 
   /** A system's runs, newest first (run ids sort by time). Folders without a readable run.json are skipped. */
   list(systemFile: string): RunInfo[] {
-    const root = this.runsDir(systemFile);
-    if (!existsSync(root)) return [];
-    return readdirSync(root, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort()
-      .reverse()
-      .flatMap((name) => readRun(join(root, name)) ?? []);
+    return listRunDirs(dirname(systemFile)).flatMap((dir) => readRun(dir) ?? []);
   }
 
   /** A system's newest run, or undefined when it has none. `finishedOnly` skips runs still running. */
@@ -118,16 +111,4 @@ export function readRun(dir: string): RunInfo | undefined {
   } catch {
     return undefined;
   }
-}
-
-const stores = new WeakMap<Ctx, RunStore>();
-
-/** The extension's one RunStore, created on first use and disposed with the context. */
-export function getRunStore(ctx: Ctx): RunStore {
-  let store = stores.get(ctx);
-  if (!store) {
-    store = ctx.own(new RunStore(ctx));
-    stores.set(ctx, store);
-  }
-  return store;
 }

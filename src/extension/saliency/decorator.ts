@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
-import { aggregate, bucketize, BUCKETS, GRANULARITIES, type Granularity, type PlacedSpan, type SalientToken } from './aggregate';
-import { GRANULARITY_SETTING } from './commands';
+import { aggregate, bucketize, BUCKETS, GRANULARITIES, type Granularity, type PlacedSpan, type SalientToken } from '../pure/saliency/aggregate';
+import { GRANULARITY_SETTING } from '../pure/saliency/commands';
 
 /** What one document shows: its tokens, and per granularity the spans computed once (sorted by start) and bucketed. */
 interface DocumentSaliency {

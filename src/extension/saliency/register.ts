@@ -3,21 +3,14 @@ import type { BackendClient } from '../../core/backend/client';
 import { remoteModels } from '../../core/backend/remoteModels';
 import type { AgentCall } from '../../core/engine/types';
 import type { Ctx } from '../ctx';
-import { getRunStore, type RunStore } from '../runs/runStore';
+import type { RunStore } from '../runs/runStore';
 import type { SystemWorkspace } from '../systemWorkspace';
 import { requireTrust } from '../trust';
-import { GRANULARITIES, type Granularity } from './aggregate';
-import { callSaliency, callText, type CallSaliency } from './callSaliency';
-import {
-  CLEAR_SALIENCY_COMMAND,
-  GRANULARITY_SETTING,
-  SALIENCY_GRANULARITY_COMMAND,
-  SHOW_CALL_INPUT_COMMAND,
-  SHOW_TOKEN_SALIENCY_COMMAND,
-  type ShowCallInputArgs,
-} from './commands';
+import { GRANULARITIES, type Granularity } from '../pure/saliency/aggregate';
+import { callSaliency, callText, type CallSaliency } from '../pure/saliency/callSaliency';
+import { GRANULARITY_SETTING, type ShowCallInputArgs } from '../pure/saliency/commands';
 import { SaliencyDecorator } from './decorator';
-import { computePromptSaliency } from './promptSaliency';
+import { computePromptSaliency } from '../pure/saliency/promptSaliency';
 import { parseTraceUri, TRACE_SCHEME, TraceDocuments, traceUri } from './traceDocuments';
 
 /** Where prompt-file saliency gets the backend process (the extension's BackendService). */
@@ -43,6 +36,12 @@ export class TokenSaliency {
     readonly decorator: SaliencyDecorator,
     private readonly backend: BackendSource | undefined,
   ) {}
+
+  /** Removes the saliency colouring of the active editor (the `agentchord.clearTokenSaliency` command). */
+  clearActiveEditor(): void {
+    const uri = vscode.window.activeTextEditor?.document.uri;
+    if (uri) this.decorator.clear(uri);
+  }
 
   /** Opens a call's input (or output) as a read-only document with its token saliency. Returns the document's URI. */
   async showCallInput(args: ShowCallInputArgs): Promise<vscode.Uri | undefined> {
@@ -161,8 +160,7 @@ export class TokenSaliency {
   }
 }
 
-export function registerSaliency(ctx: Ctx, systems: SystemWorkspace, backend?: BackendSource): TokenSaliency {
-  const runs = getRunStore(ctx);
+export function registerSaliency(ctx: Ctx, systems: SystemWorkspace, runs: RunStore, backend?: BackendSource): TokenSaliency {
   const traces = ctx.own(new TraceDocuments());
   const decorator = ctx.own(new SaliencyDecorator());
   const saliency = new TokenSaliency(ctx, systems, runs, traces, decorator, backend);
@@ -179,24 +177,11 @@ export function registerSaliency(ctx: Ctx, systems: SystemWorkspace, backend?: B
   );
   ctx.own(vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration(GRANULARITY_SETTING) && decorator.applyVisible()));
   ctx.own(runs.onRunFinished((runDir) => saliency.refreshRun(runDir)));
-  ctx.own(vscode.commands.registerCommand(SHOW_CALL_INPUT_COMMAND, (args: ShowCallInputArgs) => saliency.showCallInput(args)));
-  ctx.own(
-    vscode.commands.registerCommand(SHOW_TOKEN_SALIENCY_COMMAND, (arg?: vscode.Uri | ShowTokenSaliencyArgs) =>
-      saliency.showTokenSaliency(arg instanceof vscode.Uri ? { uri: arg } : (arg ?? {})),
-    ),
-  );
-  ctx.own(
-    vscode.commands.registerCommand(CLEAR_SALIENCY_COMMAND, () => {
-      const uri = vscode.window.activeTextEditor?.document.uri;
-      if (uri) decorator.clear(uri);
-    }),
-  );
-  ctx.own(vscode.commands.registerCommand(SALIENCY_GRANULARITY_COMMAND, (value?: Granularity) => chooseGranularity(value)));
   return saliency;
 }
 
 /** Sets the grouping of token saliency (user setting); every decorated editor redraws on the change. */
-async function chooseGranularity(value?: Granularity): Promise<void> {
+export async function chooseGranularity(value?: Granularity): Promise<void> {
   const chosen =
     value ??
     (

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { RunFolder, type RunFolderContents } from '../../core/engine/runFolder';
-import type { CallPart } from './tokenAlign';
+import type { CallPart } from '../pure/saliency/tokenAlign';
 
 /** Read-only documents of a run's agent calls: `agentchord-trace:/<runId>/<callId>/<input|output>?<runDir>`. */
 export const TRACE_SCHEME = 'agentchord-trace';

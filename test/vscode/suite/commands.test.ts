@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { AgentCall, CallAttribution, RunManifest } from '../../../src/core/engine/types';
 import type { RunCommandResult } from '../../../src/extension/commands/optimize';
@@ -242,6 +242,13 @@ if (vscode.workspace.isTrusted) {
       }
     });
 
+    it('agentchord.backend.remote is a user setting only: a workspace cannot point the token at its own host', async () => {
+      await assert.rejects(
+        Promise.resolve(vscode.workspace.getConfiguration().update('agentchord.backend.remote', '203.0.113.7:7601', vscode.ConfigurationTarget.Workspace)),
+        /user settings|Unable to write/i,
+      );
+    });
+
     it('connects to a remote backend (agentchord.backend.remote) with the token from secret storage', async () => {
       const api = await extensionApi();
       const token = `token-${Date.now()}`;
@@ -292,6 +299,14 @@ if (vscode.workspace.isTrusted) {
       assert.equal(api.backend.pid, undefined);
       // Validation still works.
       assert.deepEqual(api.systems.get(systemFile)?.result.problems.filter((p) => p.severity === 'error'), []);
+    });
+
+    it('Review Proposal and New System write nothing in Restricted Mode', async () => {
+      const outcome = await vscode.commands.executeCommand('agentchord.reviewProposal', { runDir: join(dirname(systemFile), '.agentchord', 'runs', 'any'), step: 0, mode: 'accept' });
+      assert.deepEqual(outcome, { status: 'untrusted', files: [] });
+      const folder = join(dirname(systemFile), 'new-system-restricted');
+      assert.equal(await vscode.commands.executeCommand('agentchord.newSystem', { folder }), undefined);
+      assert.equal(existsSync(folder), false, 'New System wrote a folder');
     });
 
     it('declares limited support with the backend settings restricted', () => {

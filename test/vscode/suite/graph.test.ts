@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { RunFolder } from '../../../src/core/engine/runFolder';
 import { loadSystemFile } from '../../../src/core/system';
-import { GRAPH_PROBE_COMMAND, OPEN_GRAPH_COMMAND, type GraphPanelProbe } from '../../../src/extension/graph';
-import { threeAgentRun } from '../../unit/graph/fixtures';
+import { type GraphPanelProbe } from '../../../src/extension/graph';
+import { threeAgentRun } from '../../unit/extension/pure/graph/fixtures';
 import { extensionApi, workspaceRoot } from './helpers';
+import { COMMANDS } from '../../../src/extension/commandIds';
 
 /** Writes a run of the fixture system (researcher, critic -> writer) into its .agentchord/runs folder. */
 function writeFixtureRun(systemFile: string): string {
@@ -29,7 +30,7 @@ async function probeUntil(what: string, accept: (p: GraphPanelProbe) => boolean,
   const deadline = Date.now() + timeoutMs;
   let last: GraphPanelProbe | undefined;
   while (Date.now() < deadline) {
-    last = await vscode.commands.executeCommand<GraphPanelProbe>(GRAPH_PROBE_COMMAND);
+    last = await vscode.commands.executeCommand<GraphPanelProbe>(COMMANDS.graphProbe);
     if (last && accept(last)) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -56,9 +57,9 @@ describe('graph panel', () => {
     await extensionApi();
     const systemFile = join(workspaceRoot(), 'valid', 'agentchord.yaml');
     runDir = writeFixtureRun(systemFile);
-    assert.ok((await vscode.commands.getCommands(true)).includes(OPEN_GRAPH_COMMAND));
+    assert.ok((await vscode.commands.getCommands(true)).includes(COMMANDS.openGraph));
 
-    await vscode.commands.executeCommand(OPEN_GRAPH_COMMAND, { systemFile, mode: 'full' });
+    await vscode.commands.executeCommand(COMMANDS.openGraph, { systemFile, mode: 'full' });
     // readies > 0: the webview's script ran (the CSP let it) and asked for the state; delivered > 0: it got one.
     const full = await probeUntil('the agent graph, delivered to a webview that said ready', (p) => p.open && !!p.state && p.readies > 0 && p.delivered > 0);
     assert.equal(full.state?.mode, 'full');
@@ -67,7 +68,7 @@ describe('graph panel', () => {
     assert.equal(full.state?.runs.length, 1);
     assert.ok(full.state?.nodes.find((n) => n.agent === 'critic')!.blame === 0.5, 'blame of the critic over the run');
 
-    await vscode.commands.executeCommand(OPEN_GRAPH_COMMAND, { systemFile, mode: 'topk', sampleId: 's2' });
+    await vscode.commands.executeCommand(COMMANDS.openGraph, { systemFile, mode: 'topk', sampleId: 's2' });
     const topk = await probeUntil('the top-k graph of sample s2', (p) => p.state?.mode === 'topk');
     assert.equal(topk.state?.sampleId, 's2');
     assert.ok(topk.state?.nodes.some((n) => n.callId === 's2/t0/writer/s0'));

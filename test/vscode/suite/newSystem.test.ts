@@ -6,7 +6,9 @@ import { loadSystemFile } from '../../../src/core/system';
 import { scaffoldSystem } from '../../../src/core/system/scaffold';
 import { agentchordDiagnostics, extensionApi, revertAndCloseAll, waitFor, workspaceRoot } from './helpers';
 
-describe('New System command', () => {
+// New System writes files, so it runs only in a trusted workspace (commands.test.ts checks that it refuses in
+// Restricted Mode); the name puts it in the runner's trusted pass.
+if (vscode.workspace.isTrusted) describe('AgentChord commands (trusted workspace): New System command', () => {
   afterEach(revertAndCloseAll);
 
   it('writes a valid system into the given folder and opens its system file', async () => {

@@ -37,10 +37,12 @@ function assertSameObservation(got: string, want: string, where: string): void {
 
 describe('tau-retail data', () => {
   test('the shipped files are the benchmark’s, byte for byte, with the MIT licence', () => {
-    const files = ['orders.json', 'products.json', 'users.json', 'policy.md', 'retail_rules.json', 'retail_tools.json', 'agentchord_retail_test_order_seed42.json'];
+    const files = ['orders.json', 'products.json', 'users.json', 'policy.md', 'retail_rules.json', 'agentchord_retail_test_order_seed42.json'];
     for (const split of ['train', 'dev', 'test'] as const) files.push(TAU_RETAIL_FILES.tasks(split));
     for (const file of files) assert.ok(readFileSync(`${DATA}/${file}`).equals(readFileSync(`${SHARED}/${file}`)), file);
     assert.ok(readFileSync(`${DATA}/LICENSE`, 'utf8').startsWith('MIT License\n\nCopyright (c) 2024 Sierra'));
+    // The tool schemas are code's data: they live with the tools (src/evals/tau-retail/), still byte for byte.
+    assert.ok(readFileSync(repoPath('src/evals/tau-retail/retail_tools.json')).equals(readFileSync(`${SHARED}/retail_tools.json`)), 'retail_tools.json');
   });
 
   test('the initial database hashes to tau-bench’s 5a4b2cb5… (ints stay ints, floats print as floats)', () => {

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inProcessModels } from '../../../src/backend/inProcess';
-import { lensTitles, summarizeAgents, summarizeLoss } from '../../../src/extension/codelens/agentSummary';
-import { applyHunks, proposalHunks } from '../../../src/extension/review/hunks';
-import { reviewMarkdown } from '../../../src/extension/review/reviewDocument';
-import { computePromptSaliency } from '../../../src/extension/saliency/promptSaliency';
+import { inProcessModels } from '../../../../src/backend/inProcess';
+import { lensTitles, summarizeAgents, summarizeLoss } from '../../../../src/extension/pure/codelens/agentSummary';
+import { applyHunks, proposalHunks } from '../../../../src/extension/pure/review/hunks';
+import { reviewMarkdown } from '../../../../src/extension/pure/review/reviewDocument';
+import { computePromptSaliency } from '../../../../src/extension/pure/saliency/promptSaliency';
 import { realStoriesRun } from './realRun';
 
 describe('CodeLens summaries', () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isGraphViewModel, isHostMessage, isWebviewMessage, message, type SelectRunMessage } from '../../../src/protocol/webview';
-import { buildGraphViewModel } from '../../../src/extension/graph/viewModel';
+import { isGraphViewModel, isHostMessage, isWebviewMessage, message, type SelectRunMessage } from '../../../../../src/protocol/webview';
+import { buildGraphViewModel } from '../../../../../src/extension/pure/graph/viewModel';
 import { systemFromYaml, THREE_AGENTS } from './fixtures';
 
 describe('webview protocol guards', () => {

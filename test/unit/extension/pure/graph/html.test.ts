@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { buildGraphHtml, contentSecurityPolicy, newNonce } from '../../../src/extension/graph/html';
-import { repoPath } from '../repo';
+import { buildGraphHtml, contentSecurityPolicy, newNonce } from '../../../../../src/extension/pure/graph/html';
+import { repoPath } from '../../../repo';
 
 const CSP_SOURCE = 'https://file+.vscode-resource.vscode-cdn.net';
 const input = {

@@ -2,8 +2,8 @@
  * The token saliency of one recorded agent call, placed in the two texts a trace document shows: the call's input
  * (AgentCall.renderedInput) and its output. Pure (no `vscode`).
  */
-import { attributedOutput } from '../../core/engine/blocks';
-import type { AgentCall, CallAttribution } from '../../core/engine/types';
+import { attributedOutput } from '../../../core/engine/blocks';
+import type { AgentCall, CallAttribution } from '../../../core/engine/types';
 import type { SalientToken } from './aggregate';
 import { placeCallTokens, type CallPart } from './tokenAlign';
 

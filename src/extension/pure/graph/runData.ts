@@ -2,14 +2,13 @@
  * Reads what the graph view needs from a system's run folders (`<system dir>/.agentchord/runs/<runId>/`).
  * Plain Node file access, no vscode: the panel calls it, and so can tests.
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { readJsonlSync, RunFolder, runsDirFor } from '../../core/engine/runFolder';
-import { RUN_FILES, type AgentCall, type BlockSource, type SampleOutcome } from '../../core/engine/types';
-import type { SystemConfig } from '../../core/system/types';
-import type { RunSummary } from '../../protocol/webview';
-import { byCodeUnits } from './layout';
-import { agentNodeId, ENVIRONMENT_NODE, summarizeRun, taskNodeId, type GraphRunData, type RunContents } from './viewModel';
+import { basename, join } from 'node:path';
+import { readJsonlSync, RunFolder, runsDirFor } from '../../../core/engine/runFolder';
+import { listRunDirs } from '../../../core/engine/runList';
+import { RUN_FILES, type AgentCall, type BlockSource, type SampleOutcome } from '../../../core/engine/types';
+import type { SystemConfig } from '../../../core/system/types';
+import type { RunChoice } from '../../../protocol/webview';
+import { agentNodeId, ENVIRONMENT_NODE, runChoice, taskNodeId, type GraphRunData, type RunContents } from './viewModel';
 
 export interface GraphSelection {
   /** Run to show; default: the newest. */
@@ -25,14 +24,9 @@ export interface LoadedRunData extends GraphRunData {
   unreadable: string[];
 }
 
-/** Run folder ids of a system, newest first (run ids start with a sortable UTC timestamp). */
+/** Run folder ids of a system, newest first. */
 export function listRunIds(system: Pick<SystemConfig, 'dir'>): string[] {
-  const dir = runsDirFor(system.dir);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, RUN_FILES.manifest)))
-    .map((d) => d.name)
-    .sort((a, b) => byCodeUnits(b, a));
+  return listRunDirs(system.dir).map((dir) => basename(dir));
 }
 
 export function runDirOf(system: Pick<SystemConfig, 'dir'>, runId: string): string {
@@ -41,11 +35,11 @@ export function runDirOf(system: Pick<SystemConfig, 'dir'>, runId: string): stri
 
 export function loadGraphRunData(system: Pick<SystemConfig, 'dir'>, selection: GraphSelection = {}): LoadedRunData {
   const unreadable: string[] = [];
-  const runs: RunSummary[] = [];
+  const runs: RunChoice[] = [];
   for (const id of listRunIds(system)) {
     try {
       const folder = RunFolder.open(runDirOf(system, id));
-      runs.push(summarizeRun({ manifest: folder.current, samples: readSamples(folder.dir) }));
+      runs.push(runChoice({ manifest: folder.current, samples: readSamples(folder.dir) }));
     } catch (err) {
       unreadable.push(err instanceof Error ? err.message : String(err));
     }

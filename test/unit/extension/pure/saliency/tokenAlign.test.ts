@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { aggregate, bucketize, BUCKETS, LineIndex, type SalientToken } from '../../../src/extension/saliency/aggregate';
-import { callSaliency } from '../../../src/extension/saliency/callSaliency';
-import { alignForward, isByteLevel, placeCallTokens } from '../../../src/extension/saliency/tokenAlign';
-import { realStoriesRun } from './realRun';
+import { aggregate, bucketize, BUCKETS, LineIndex, type SalientToken } from '../../../../../src/extension/pure/saliency/aggregate';
+import { callSaliency } from '../../../../../src/extension/pure/saliency/callSaliency';
+import { alignForward, isByteLevel, placeCallTokens } from '../../../../../src/extension/pure/saliency/tokenAlign';
+import { realStoriesRun } from '../realRun';
 
 describe('token alignment', () => {
   test('SentencePiece pieces: ▁ spaces, byte pieces, a dummy leading space', () => {

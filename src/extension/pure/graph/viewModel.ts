@@ -9,30 +9,30 @@
  *  - topk: the attribution graph of one sample: one node per agent call, only the top-k (kept) edges, and the
  *    sample's trajectories from input to loss.
  */
-import { agentBlame } from '../../core/engine/backward';
-import type { RunFolderContents } from '../../core/engine/runFolder';
-import type { AttributionGraph, GraphNode, SampleOutcome, Trajectory } from '../../core/engine/types';
-import type { SystemConfig } from '../../core/system/types';
+import { agentBlame } from '../../../core/engine/backward';
+import type { RunFolderContents } from '../../../core/engine/runFolder';
+import type { AttributionGraph, GraphNode, SampleOutcome, Trajectory } from '../../../core/engine/types';
+import type { SystemConfig } from '../../../core/system/types';
 import type {
   GraphMode,
   GraphViewModel,
-  RunSummary,
+  RunChoice,
   SampleSummary,
   ViewBlame,
   ViewEdge,
   ViewNode,
   ViewNodeKind,
   ViewTrajectory,
-} from '../../protocol/webview';
+} from '../../../protocol/webview';
 import { compareRuns, type RunScores } from './comparison';
-import { byCodeUnits, layoutGraph } from './layout';
+import { byCodeUnits, layoutGraph } from '../../../core/util/graphLayout';
 
 /** What the builder reads of a run folder. */
 export type RunContents = Pick<RunFolderContents, 'manifest' | 'samples' | 'graphs' | 'trajectories'>;
 
 export interface GraphRunData {
   /** Every run of the system, newest first (for the run picker). */
-  runs: RunSummary[];
+  runs: RunChoice[];
   /** The selected run, read; absent when the system has no run yet. */
   run?: RunContents;
   /** Two runs to compare, when the user asked for it. */
@@ -305,7 +305,7 @@ function sampleSummaries(samples: readonly SampleOutcome[]): SampleSummary[] {
 }
 
 /** The run picker's line for a run. */
-export function summarizeRun(run: Pick<RunContents, 'manifest' | 'samples'>): RunSummary {
+export function runChoice(run: Pick<RunContents, 'manifest' | 'samples'>): RunChoice {
   const scores = sampleSummaries(run.samples).map((s) => s.score).filter(Number.isFinite);
   const { manifest } = run;
   return {

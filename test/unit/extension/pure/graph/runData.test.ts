@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonSync } from '../../../src/core/engine/runFolder';
-import { RUN_FILES } from '../../../src/core/engine/types';
-import { findCallFor, listRunIds, loadGraphRunData, runDirOf } from '../../../src/extension/graph/runData';
+import { writeJsonSync } from '../../../../../src/core/engine/runFolder';
+import { RUN_FILES } from '../../../../../src/core/engine/types';
+import { findCallFor, listRunIds, loadGraphRunData, runDirOf } from '../../../../../src/extension/pure/graph/runData';
 import { callId, outcome, systemFromYaml, THREE_AGENTS, threeAgentRun } from './fixtures';
 
 /** Writes a run folder the way the engine lays it out (run.json + JSONL files). */

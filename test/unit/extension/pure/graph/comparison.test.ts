@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareRuns } from '../../../src/extension/graph/comparison';
+import { compareRuns } from '../../../../../src/extension/pure/graph/comparison';
 import { outcome } from './fixtures';
 
 describe('run comparison', () => {

@@ -5,15 +5,15 @@ import {
   edgeWidth,
   MAX_EDGE_WIDTH,
   MIN_EDGE_WIDTH,
-  summarizeRun,
+  runChoice,
   UNWEIGHTED_EDGE_WIDTH,
-} from '../../../src/extension/graph/viewModel';
-import type { GraphViewModel } from '../../../src/protocol/webview';
+} from '../../../../../src/extension/pure/graph/viewModel';
+import type { GraphViewModel } from '../../../../../src/protocol/webview';
 import { callId, systemFromYaml, THREE_AGENTS, threeAgentRun } from './fixtures';
 
 const system = systemFromYaml(THREE_AGENTS);
 const run = threeAgentRun(system);
-const runs = [summarizeRun(run)];
+const runs = [runChoice(run)];
 
 const edgeList = (m: GraphViewModel) => m.edges.map((e) => `${e.from} -> ${e.to}`);
 const edge = (m: GraphViewModel, from: string, to: string) => {
@@ -162,7 +162,7 @@ describe('edge widths', () => {
 
 describe('run list and comparison in the view model', () => {
   test('a run summary has its mean score; the comparison comes with the state when asked for', async () => {
-    assert.deepEqual(summarizeRun(run), { id: 'run-1', createdAt: run.manifest.createdAt, kind: 'run', status: 'completed', samples: 3, meanScore: 0.5 });
+    assert.deepEqual(runChoice(run), { id: 'run-1', createdAt: run.manifest.createdAt, kind: 'run', status: 'completed', samples: 3, meanScore: 0.5 });
     const better = { id: 'run-2', samples: run.samples.map((s) => ({ ...s, score: s.sampleId === 's1' ? 1 : s.score })) };
     const m = await buildGraphViewModel(system, { runs, run, compare: { a: { id: 'run-1', samples: run.samples }, b: better } }, { mode: 'full' });
     assert.equal(m.comparison?.improved, 1);

@@ -1,6 +1,6 @@
 /** The markdown shown beside a proposal under review: the optimizer's reasoning and the trajectories behind it. */
 import { relative } from 'node:path';
-import type { Proposal } from '../../core/engine/types';
+import type { Proposal } from '../../../core/engine/types';
 
 export function reviewMarkdown(proposal: Proposal, baseDir: string): string {
   const lines: string[] = [];

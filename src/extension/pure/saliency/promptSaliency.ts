@@ -4,12 +4,12 @@
  * prefix here: prefixLength 0 and the prompt's tokens are the one span, so every prompt token gets a gradient.
  * Pure (no `vscode`): runs on any LocalModel (the extension passes remoteModels over the backend process).
  */
-import { renderPlainChat } from '../../core/engine/localModels';
-import type { LocalModel } from '../../protocol/localModel';
-import { attributedOutput } from '../../core/engine/blocks';
-import type { AgentCall } from '../../core/engine/types';
-import { parsePromptFile } from '../../core/prompt';
-import type { ChatMessage } from '../../protocol/attribution';
+import { renderPlainChat } from '../../../core/engine/localModels';
+import type { LocalModel } from '../../../protocol/localModel';
+import { attributedOutput } from '../../../core/engine/blocks';
+import type { AgentCall } from '../../../core/engine/types';
+import { parsePromptFile } from '../../../core/prompt';
+import type { ChatMessage } from '../../../protocol/attribution';
 import type { SalientToken } from './aggregate';
 import { alignForward } from './tokenAlign';
 

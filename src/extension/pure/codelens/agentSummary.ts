@@ -3,9 +3,9 @@
  * connection weights, trajectories through it, and the run's loss in one line. Pure (no `vscode`): computed once per
  * run folder and cached, never from the document text, so typing in the prompt never recomputes or moves a lens.
  */
-import { agentBlame } from '../../core/engine/backward';
-import type { RunFolderContents } from '../../core/engine/runFolder';
-import type { AttributionGraph, Trajectory } from '../../core/engine/types';
+import { agentBlame } from '../../../core/engine/backward';
+import type { RunFolderContents } from '../../../core/engine/runFolder';
+import type { AttributionGraph, Trajectory } from '../../../core/engine/types';
 
 /**
  * The strongest connection at one end of an agent, over every sample of the run. Raw weights are comparable only

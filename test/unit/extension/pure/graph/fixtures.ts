@@ -1,11 +1,11 @@
 // Systems and runs for the graph tests and the UI benchmark. Runs are made by the engine's own graph and backward
 // code (buildAttributionGraph, collectTrajectories), so the view is tested on the data a real run writes.
 import assert from 'node:assert/strict';
-import { collectTrajectories } from '../../../src/core/engine/backward';
-import { buildAttributionGraph } from '../../../src/core/engine/graph';
-import type { AgentCall, AttributionGraph, CallAttribution, InputBlock, RunManifest, SampleOutcome, Trajectory } from '../../../src/core/engine/types';
-import { loadSystemFromText, type SystemConfig } from '../../../src/core/system';
-import type { RunContents } from '../../../src/extension/graph/viewModel';
+import { collectTrajectories } from '../../../../../src/core/engine/backward';
+import { buildAttributionGraph } from '../../../../../src/core/engine/graph';
+import type { AgentCall, AttributionGraph, CallAttribution, InputBlock, RunManifest, SampleOutcome, Trajectory } from '../../../../../src/core/engine/types';
+import { loadSystemFromText, type SystemConfig } from '../../../../../src/core/system';
+import type { RunContents } from '../../../../../src/extension/pure/graph/viewModel';
 
 /** Loads a system file text; every file it names is taken to exist. */
 export function systemFromYaml(yaml: string, file = '/fixture/sys/agentchord.yaml'): SystemConfig {

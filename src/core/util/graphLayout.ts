@@ -4,7 +4,7 @@
  * randomness is seeded), and ELK is told to respect that order where it has a choice.
  */
 import type { ElkExtendedEdge, ElkNode, LayoutOptions } from 'elkjs/lib/elk-api';
-import { loadElk } from '../../core/util/elk';
+import { loadElk } from './elk';
 import type { ViewPoint } from '../../protocol/webview';
 
 export interface LayoutNodeInput {

@@ -3,13 +3,13 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { makeAttributor } from '../../../src/core/engine/attribution';
-import { inProcessModels } from '../../../src/backend/inProcess';
-import { optimize } from '../../../src/core/engine/loop';
-import { makeModelResolver } from '../../../src/core/engine/models';
-import type { RunFolderContents } from '../../../src/core/engine/runFolder';
-import { loadSystemFile, type SystemConfig } from '../../../src/core/system';
-import { repoPath } from '../repo';
+import { makeAttributor } from '../../../../src/core/engine/attribution';
+import { inProcessModels } from '../../../../src/backend/inProcess';
+import { optimize } from '../../../../src/core/engine/loop';
+import { makeModelResolver } from '../../../../src/core/engine/models';
+import type { RunFolderContents } from '../../../../src/core/engine/runFolder';
+import { loadSystemFile, type SystemConfig } from '../../../../src/core/system';
+import { repoPath } from '../../repo';
 
 export interface RealRun {
   system: SystemConfig;

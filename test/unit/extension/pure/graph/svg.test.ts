@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { edgePathData, formatScore, formatWeight, percent, truncateLabel, MAX_LABEL_CHARS } from '../../../webview/svg';
-import { MAX_LABEL_CHARS as HOST_MAX_LABEL_CHARS } from '../../../src/extension/graph/viewModel';
+import { edgePathData, formatScore, formatWeight, percent, truncateLabel, MAX_LABEL_CHARS } from '../../../../../webview/svg';
+import { MAX_LABEL_CHARS as HOST_MAX_LABEL_CHARS } from '../../../../../src/extension/pure/graph/viewModel';
 
 describe('webview drawing helpers', () => {
   test('ELK routes are polylines; two-point routes become S-curves between the node sides', () => {

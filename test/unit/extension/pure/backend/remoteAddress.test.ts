@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRemote } from '../../../src/extension/backend/remoteAddress';
+import { parseRemote } from '../../../../../src/extension/pure/backend/remoteAddress';
 
 const SETTING = 'agentchord.backend.remote';
 

@@ -1,7 +1,7 @@
 /** Run comparison: each sample's score in two runs, and which samples improved or regressed from run A to run B. */
-import type { SampleOutcome } from '../../core/engine/types';
-import type { ComparisonRow, RunComparison } from '../../protocol/webview';
-import { byCodeUnits } from './layout';
+import type { SampleOutcome } from '../../../core/engine/types';
+import type { ComparisonRow, RunComparison } from '../../../protocol/webview';
+import { byCodeUnits } from '../../../core/util/graphLayout';
 
 /** Score differences smaller than this are noise from float formatting, not a change. */
 export const SCORE_EPSILON = 1e-9;

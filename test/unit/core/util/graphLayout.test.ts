@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { layoutGraph, longestPathLayers, MAX_LAYOUT_DUMMIES, type GraphLayout } from '../../../src/extension/graph/layout';
-import { buildGraphViewModel, summarizeRun } from '../../../src/extension/graph/viewModel';
-import type { GraphViewModel } from '../../../src/protocol/webview';
-import { denseSystemYaml, systemFromYaml, THREE_AGENTS, THREE_AGENTS_PERMUTED, threeAgentRun } from './fixtures';
+import { layoutGraph, longestPathLayers, MAX_LAYOUT_DUMMIES, type GraphLayout } from '../../../../src/core/util/graphLayout';
+import { buildGraphViewModel, runChoice } from '../../../../src/extension/pure/graph/viewModel';
+import type { GraphViewModel } from '../../../../src/protocol/webview';
+import { denseSystemYaml, systemFromYaml, THREE_AGENTS, THREE_AGENTS_PERMUTED, threeAgentRun } from '../../extension/pure/graph/fixtures';
 
 /** Deterministic shuffle (a fixed linear congruential generator), so a failure reproduces. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
@@ -36,8 +36,8 @@ describe('graph layout (elkjs, layered)', () => {
   test('the same system draws the same way twice', async () => {
     const system = systemFromYaml(THREE_AGENTS);
     const run = threeAgentRun(system);
-    const first = await buildGraphViewModel(system, { runs: [summarizeRun(run)], run }, { mode: 'full' });
-    const second = await buildGraphViewModel(system, { runs: [summarizeRun(run)], run }, { mode: 'full' });
+    const first = await buildGraphViewModel(system, { runs: [runChoice(run)], run }, { mode: 'full' });
+    const second = await buildGraphViewModel(system, { runs: [runChoice(run)], run }, { mode: 'full' });
     assert.equal(geometry(first), geometry(second));
     assert.ok(first.width > 0 && first.height > 0);
     assert.ok(first.nodes.every((n) => Number.isFinite(n.x) && Number.isFinite(n.y)));
