@@ -4,8 +4,8 @@
  * to the same for a 2k-token trace measured in the same run. Linear work gives about 10x. Asserts nothing.
  */
 import { performance } from 'node:perf_hooks';
-import { aggregate, bucketize, type Granularity, type SalientToken } from '../../src/extension/saliency/aggregate';
-import { placeCallTokens } from '../../src/extension/saliency/tokenAlign';
+import { aggregate, bucketize, type Granularity, type SalientToken } from '../../src/extension/pure/saliency/aggregate';
+import { placeCallTokens } from '../../src/extension/pure/saliency/tokenAlign';
 import type { BenchContext } from '../lib/context';
 import { median } from '../lib/measure';
 import { fmt, type BenchResult } from '../lib/report';

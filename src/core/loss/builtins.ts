@@ -2,7 +2,7 @@
  * Built-in metrics: exact_match, contains, json_field_match. Each compares the output with a reference field of the
  * sample and says in plain words what is wrong, so it can serve as a verbal loss on its own or fill a template.
  */
-import { parseJsonObject } from '../optimizer/parseJson';
+import { parseJsonObject } from '../llm/parseJson';
 import { LossError, type LossInput, type LossResult } from './types';
 
 export type Normalization = 'none' | 'trim' | 'lower' | 'alnum';

@@ -3,7 +3,7 @@
  * `{"score": 0..1, "feedback": "..."}`. The feedback becomes the verbal loss when the score is below 1.
  */
 import type { ChatProvider } from '../llm/types';
-import { parseJsonObject } from '../optimizer/parseJson';
+import { parseJsonObject } from '../llm/parseJson';
 import { LossError, type LossInput, type LossResult } from './types';
 
 export const JUDGE_RUBRIC = `You grade the final output of a multi-agent system on one task.
