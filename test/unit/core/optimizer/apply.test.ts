@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunFolder } from '../../../src/core/engine/runFolder';
-import type { Proposal } from '../../../src/core/engine/types';
-import { applyChanges, planApply, refusedChanges } from '../../../src/core/optimizer/apply';
-import { runApply } from '../../../src/cli/commands/apply';
+import { RunFolder } from '../../../../src/core/engine/runFolder';
+import type { Proposal } from '../../../../src/core/engine/types';
+import { applyChanges, planApply, refusedChanges } from '../../../../src/core/optimizer/apply';
+import { runApply } from '../../../../src/cli/commands/apply';
 
 const A0 = 'Report about {{task.a}}.\n';
 const A1 = 'Report about {{task.a}}.\nName every animal.\n';

@@ -1,13 +1,13 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { backwardSample } from '../../../src/core/engine/backward';
-import { OpenAIProvider } from '../../../src/core/llm/openaiProvider';
-import { addWarnings, makeLlmOptimizer, makeWarningsOptimizer, type OptimizerInput } from '../../../src/core/optimizer';
-import { parseJsonObject } from '../../../src/core/llm/parseJson';
-import { frozenRegionsPreserved } from '../../../src/core/prompt';
-import { OpenAITestServer, reply } from '../../support/openaiTestServer';
-import { THREE_AGENT_PROMPTS, threeAgentSample, threeAgentYaml, writeSystem } from '../loop/fixtures';
+import { backwardSample } from '../../../../src/core/engine/backward';
+import { OpenAIProvider } from '../../../../src/core/llm/openaiProvider';
+import { addWarnings, makeLlmOptimizer, makeWarningsOptimizer, type OptimizerInput } from '../../../../src/core/optimizer';
+import { parseJsonObject } from '../../../../src/core/llm/parseJson';
+import { frozenRegionsPreserved } from '../../../../src/core/prompt';
+import { OpenAITestServer, reply } from '../../../support/openaiTestServer';
+import { THREE_AGENT_PROMPTS, threeAgentSample, threeAgentYaml, writeSystem } from '../../loop/fixtures';
 
 /** A batch of one failed sample where the storyteller blames reporterA (top-1): reporterB is on no trajectory. */
 function batch(extraYaml = '') {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { repoPath } from '../repo';
+import { repoPath } from '../../repo';
 
 const readJson = (path: string) => JSON.parse(readFileSync(repoPath(path), 'utf8'));
 

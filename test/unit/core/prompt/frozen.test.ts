@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frozenRegionsPreserved, parsePromptFile, restoreFrozenRegions } from '../../../src/core/prompt';
+import { frozenRegionsPreserved, parsePromptFile, restoreFrozenRegions } from '../../../../src/core/prompt';
 
 const ORIGINAL = [
   '---',

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parsePromptFile, promptProblemsForFile, type PromptProblem } from '../../../src/core/prompt';
+import { parsePromptFile, promptProblemsForFile, type PromptProblem } from '../../../../src/core/prompt';
 
 /** Code, line and column of each problem: the part a user sees in the Problems panel. */
 const where = (problems: PromptProblem[]) => problems.map((p) => [p.code, p.range.line, p.range.column]);

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderPrompt } from '../../../src/core/prompt';
+import { renderPrompt } from '../../../../src/core/prompt';
 
 describe('renderPrompt', () => {
   test('fills placeholders, strips the front matter and removes frozen tags but keeps their text', () => {

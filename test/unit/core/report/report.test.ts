@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backwardSample } from '../../../src/core/engine/backward';
-import { RunFolder } from '../../../src/core/engine/runFolder';
-import type { CallAttribution } from '../../../src/core/engine/types';
-import { formatSummary, renderHtmlReport, summarizeRun } from '../../../src/core/report';
-import { runReport } from '../../../src/cli/commands/report';
-import { threeAgentSample } from '../loop/fixtures';
+import { backwardSample } from '../../../../src/core/engine/backward';
+import { RunFolder } from '../../../../src/core/engine/runFolder';
+import type { CallAttribution } from '../../../../src/core/engine/types';
+import { formatSummary, renderHtmlReport, summarizeRun } from '../../../../src/core/report';
+import { runReport } from '../../../../src/cli/commands/report';
+import { threeAgentSample } from '../../loop/fixtures';
 
 /** A run folder with one failed sample whose storyteller call has token saliency (as a surrogate model). */
 function recordedRun() {

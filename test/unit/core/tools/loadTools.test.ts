@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadToolsModule, ToolsModuleError } from '../../../src/core/tools/loadTools';
-import { repoPath } from '../repo';
+import { loadToolsModule, ToolsModuleError } from '../../../../src/core/tools/loadTools';
+import { repoPath } from '../../repo';
 
 const context = { agent: 'solver', toolCallId: 'call_1', signal: new AbortController().signal, state: { task: 't1' } };
 

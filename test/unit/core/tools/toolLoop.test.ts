@@ -1,12 +1,12 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { OpenAIProvider } from '../../../src/core/llm/openaiProvider';
-import type { ChatMessage, ChatProvider } from '../../../src/core/llm/types';
-import { loadToolsModule } from '../../../src/core/tools/loadTools';
-import { FINAL_ANSWER_PROMPT, runToolLoop, type ToolLoopStep } from '../../../src/core/tools/toolLoop';
-import type { LoadedTools } from '../../../src/core/tools/types';
-import { OpenAITestServer, reply, type ScriptedReply } from '../../support/openaiTestServer';
-import { repoPath } from '../repo';
+import { OpenAIProvider } from '../../../../src/core/llm/openaiProvider';
+import type { ChatMessage, ChatProvider } from '../../../../src/core/llm/types';
+import { loadToolsModule } from '../../../../src/core/tools/loadTools';
+import { FINAL_ANSWER_PROMPT, runToolLoop, type ToolLoopStep } from '../../../../src/core/tools/toolLoop';
+import type { LoadedTools } from '../../../../src/core/tools/types';
+import { OpenAITestServer, reply, type ScriptedReply } from '../../../support/openaiTestServer';
+import { repoPath } from '../../repo';
 
 const servers: OpenAITestServer[] = [];
 after(async () => {
