@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SystemConfig } from '../../src/core/system/types';
-import { buildGraphViewModel, summarizeRun, type RunContents } from '../../src/extension/pure/graph/viewModel';
+import { buildGraphViewModel, runChoice, type RunContents } from '../../src/extension/pure/graph/viewModel';
 import { denseSystemYaml, manifest, outcome, sampleRun, systemFromYaml } from '../../test/unit/extension/pure/graph/fixtures';
 import type { BenchContext } from '../lib/context';
 import { median } from '../lib/measure';
@@ -25,7 +25,7 @@ function runOf(system: SystemConfig): RunContents {
 }
 
 async function timeBuild(system: SystemConfig, run: RunContents, mode: 'full' | 'topk', repeat: number) {
-  const data = { runs: [summarizeRun(run)], run };
+  const data = { runs: [runChoice(run)], run };
   let stateBytes = 0;
   const once = async () => {
     const start = performance.now();
