@@ -18,7 +18,7 @@ import { scaleBenchmark } from './scale/scale';
 import { BENCH_MODEL, BENCH_MODEL_NAME } from './lib/benchModel';
 import type { BenchContext } from './lib/context';
 import { ensureModel } from './lib/models';
-import { writeFileAtomic } from '../src/backend/runtime/graphCache';
+import { writeFileAtomicSync as writeFileAtomic } from '../src/shared/atomicWrite';
 import { printTable, type BenchResult } from './lib/report';
 import { oursSide, torchSide } from './lib/sides';
 

@@ -32,7 +32,7 @@ export function describe(v: unknown): string {
   } catch {
     text = Array.isArray(v) ? 'a nested array too deep to print' : `a ${typeof v}`; // e.g. RangeError on deep nesting
   }
-  return text.length > 80 ? `${text.slice(0, 60)}... (${text.length} characters)` : text;
+  return text.length > 200 ? `${text.slice(0, 120)}... (${text.length} characters)` : text;
 }
 
 /** At most this many problems are listed; the rest are counted (a million bad ids are one mistake, not a million). */

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
-import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { writeFileAtomic } from '../../shared/atomicWrite';
 import type { Device, DeviceChoice } from '../../protocol/attribution';
 
 export interface DeviceSelection {

@@ -6,11 +6,12 @@
  * Layout: <cacheDir>/graphs/<key>.onnx and <key>.json (size and sha256 of the .onnx). An entry whose bytes do not
  * match its .json (truncated, overwritten, half-copied) is rebuilt.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
+import { writeFileAtomicSync } from '../../shared/atomicWrite';
 
 interface EntryMeta {
   size: number;
@@ -28,26 +29,6 @@ function sha256(data: string | Uint8Array): string {
 
 export function graphCacheKey(keyParts: unknown[]): string {
   return sha256(stableStringify(keyParts));
-}
-
-/** Writes a file so that readers see either the old content or all of the new one (temp file + fsync + rename). */
-export function writeFileAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      let written = 0;
-      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 function entryIsIntact(graphPath: string, metaPath: string): boolean {
@@ -73,9 +54,9 @@ export function cachedGraph(cacheDir: string, keyParts: unknown[], build: () => 
   if (entryIsIntact(graphPath, metaPath)) return graphPath;
   const bytes = build();
   mkdirSync(dir, { recursive: true });
-  writeFileAtomic(graphPath, bytes);
+  writeFileAtomicSync(graphPath, bytes);
   const meta: EntryMeta = { size: bytes.length, sha256: sha256(bytes) };
-  writeFileAtomic(metaPath, JSON.stringify(meta));
+  writeFileAtomicSync(metaPath, JSON.stringify(meta));
   return graphPath;
 }
 

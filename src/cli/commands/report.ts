@@ -5,7 +5,7 @@
 import { resolve } from 'node:path';
 import { RunFolder } from '../../core/engine/runFolder';
 import { formatSummary, renderHtmlReport, summarizeRun } from '../../core/report';
-import { writeFileAtomic } from '../../core/util/atomicWrite';
+import { writeFileAtomic } from '../../shared/atomicWrite';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { parseOptions } from '../parseOptions';

@@ -14,7 +14,7 @@ import type { PromptChange, Proposal } from '../engine/types';
 import { frozenRegionsPreserved } from '../prompt/frozen';
 import { fileKindOnDisk, isInside, realPathOnDisk } from '../system/files';
 import { loadSystemFile } from '../system/load';
-import { writeFileAtomic } from '../util/atomicWrite';
+import { writeFileAtomic } from '../../shared/atomicWrite';
 
 export interface PlannedChange {
   agent: string;

@@ -42,7 +42,7 @@ async function attributeLastRun(deps: CommandDeps, args: { uri?: vscode.Uri | st
   const session = await openEngineSession(ctx, backend, system, 'Attribute Last Run');
   if (!session?.attributor) return { ran: false, reason: 'backend' };
   const attributor = session.attributor;
-  const { writeFileAtomic } = await import('../../core/util/atomicWrite');
+  const { writeFileAtomic } = await import('../../shared/atomicWrite');
 
   const folder = runs.open(runDir);
   const { calls } = folder.read();

@@ -55,7 +55,7 @@ export async function runSummaryMarkdown(runDir: string): Promise<string> {
 export async function writeHtmlReport(runDir: string): Promise<string> {
   const { RunFolder } = await import('../../core/engine/runFolder');
   const { renderHtmlReport } = await import('../../core/report');
-  const { writeFileAtomic } = await import('../../core/util/atomicWrite');
+  const { writeFileAtomic } = await import('../../shared/atomicWrite');
   const file = join(runDir, RUN_FILES.report);
   await writeFileAtomic(file, await renderHtmlReport(RunFolder.open(runDir).read()));
   return file;

@@ -97,7 +97,7 @@ describe('agentchord attribute', { timeout: 300_000 }, () => {
       const { code, stdout, stderr } = await run(['attribute', '--model', STORIES, '--request', requestFile(`${what.replace(/\W+/g, '-')}.json`, content)]);
       assert.equal(code, 2, stderr.slice(0, 2000));
       assert.match(stderr, message);
-      assert.doesNotMatch(stderr, /internal error|    at /);
+      assert.doesNotMatch(stderr, /internal error| {4}at /);
       assert.ok(stderr.length < 10_000, `stderr has ${stderr.length} characters`);
       assert.equal(stdout, '');
     });

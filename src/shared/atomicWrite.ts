@@ -1,9 +1,11 @@
 /**
  * Writing files so that a crash, a full disk or a bug never leaves a user's file half-written:
  * the data goes to a temp file in the same folder, is flushed to disk, then renamed over the target
- * (a rename within one file system is atomic). Used for traces, the response cache and proposals.
+ * (a rename within one file system is atomic). Used for traces, the response cache, proposals and the graph cache;
+ * the bottom layer (src/shared), because the core and the backend both write files this way.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { lstat, mkdir, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -143,3 +145,24 @@ async function syncDir(dir: string): Promise<void> {
     // The data is safely written; only the durability of the rename across a power cut is not guaranteed here.
   }
 }
+
+/** writeFileAtomic for synchronous callers (the graph cache, benchmark results): temp file + fsync + rename. */
+export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      let written = 0;
+      while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw errorNamingFile(path, err);
+  }
+}
+

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendJsonl, errorNamingFile, readJsonl, writeFileAtomic, writeJsonAtomic } from '../../../src/core/util/atomicWrite';
+import { appendJsonl, errorNamingFile, readJsonl, writeFileAtomic, writeJsonAtomic } from '../../../src/shared/atomicWrite';
 
 const freshDir = () => mkdtempSync(join(tmpdir(), 'agentchord-atomic-'));
 
