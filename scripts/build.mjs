@@ -4,12 +4,13 @@
 import * as esbuild from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { EXTERNALS } from './lib/externals.mjs';
 
 const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /** Native or host-provided modules: never bundled. */
-const external = ['vscode', 'onnxruntime-node', 'esbuild', 'mocha', 'playwright-core', '@vscode/test-electron'];
+const external = EXTERNALS;
 
 const nodeCommon = {
   bundle: true,

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EXTERNALS } from './lib/externals.mjs';
 
 const files = process.argv.slice(2);
 if (!files.length) {
@@ -22,7 +23,7 @@ await esbuild.build({
   sourcemap: 'inline',
   outdir,
   outbase: '.',
-  external: ['vscode', 'onnxruntime-node', 'esbuild', 'mocha', 'playwright-core'],
+  external: EXTERNALS,
   logLevel: 'warning',
   nodePaths: [join(process.cwd(), 'node_modules')],
 });

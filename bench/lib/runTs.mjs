@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { EXTERNALS } from '../../scripts/lib/externals.mjs';
 
 const [entry, ...args] = process.argv.slice(2);
 if (!entry) {
@@ -22,7 +23,7 @@ await esbuild.build({
   format: 'cjs',
   sourcemap: 'inline',
   outfile,
-  external: ['vscode', 'onnxruntime-node', 'esbuild'],
+  external: EXTERNALS,
   logLevel: 'warning',
   nodePaths: [resolve('node_modules')],
 });
