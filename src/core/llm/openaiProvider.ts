@@ -47,7 +47,7 @@ export interface OpenAIProviderOptions {
   resolveApiKey?: ApiKeyResolver;
   /** Defaults for every request (the model config's `parameters`). */
   parameters?: ChatParameters;
-  /** Time-out of one attempt, response body included. Default 120 s. */
+  /** Time-out of one attempt, response body included. Default 120 s (DEFAULTS.endpointTimeoutSeconds). */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   /** Stream responses (server-sent events) and report pieces through `onDelta`. Default false. */
@@ -56,15 +56,20 @@ export interface OpenAIProviderOptions {
   random?: () => number;
 }
 
-const DEFAULT_TIMEOUT_MS = 120_000;
+export const DEFAULT_ENDPOINT_TIMEOUT_MS = 120_000;
 
-/** Builds the provider for a model entry of agentchord.yaml. */
+/**
+ * Builds the provider for a model entry of agentchord.yaml. The entry's `timeoutSeconds` and `maxRetries` win over
+ * `options` (what the user wrote for this endpoint beats a program-wide default).
+ */
 export function createEndpointProvider(
   model: EndpointModel,
   options: Omit<OpenAIProviderOptions, 'baseUrl' | 'model' | 'apiKeyEnv' | 'parameters'> = {},
 ): OpenAIProvider {
   return new OpenAIProvider({
     ...options,
+    ...(model.timeoutSeconds !== undefined && { timeoutMs: model.timeoutSeconds * 1000 }),
+    ...(model.maxRetries !== undefined && { retry: { ...options.retry, maxRetries: model.maxRetries } }),
     baseUrl: model.baseUrl,
     model: model.model,
     apiKeyEnv: model.apiKeyEnv,
@@ -121,7 +126,7 @@ export class OpenAIProvider implements ChatProvider {
   ): Promise<ChatResponse> {
     const controller = new AbortController();
     let timedOut = false;
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_ENDPOINT_TIMEOUT_MS;
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
@@ -153,7 +158,7 @@ export class OpenAIProvider implements ChatProvider {
 
   private classify(failure: AttemptFailure, key: string | undefined, attempt: number): { failure: ProviderError; retryAfterMs?: number } {
     const { original: cause, cancelled, timedOut } = failure;
-    const timeoutMs = this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const timeoutMs = this.options.timeoutMs ?? DEFAULT_ENDPOINT_TIMEOUT_MS;
     const make = (kind: ProviderErrorKind, detail: string, status?: number) => this.error(kind, detail, key, { status, attempts: attempt });
     if (cancelled) return { failure: make('cancelled', 'request cancelled') };
     if (timedOut || cause instanceof APIConnectionTimeoutError) return { failure: make('timeout', `no complete response within ${timeoutMs} ms`) };

@@ -20,4 +20,11 @@ export const DEFAULTS = {
   /** `input: { format: lines }`: how one block is written, and what joins the lines. */
   lineTemplate: '{{label}}: {{content}}',
   lineSeparator: '\n',
+  /** Endpoints: one attempt's time-out and the retries after it (the provider's own defaults, src/core/llm). */
+  endpointTimeoutSeconds: 120,
+  endpointMaxRetries: 4,
+  /** Awaited user code (src/core/util/timeout.ts): one tool handler, one environment method, one sample's loss. */
+  toolTimeoutSeconds: 120,
+  environmentTimeoutSeconds: 600,
+  lossTimeoutSeconds: 600,
 };

@@ -40,6 +40,12 @@ export interface EndpointModel {
   /** Name of the environment variable (CLI) or SecretStorage entry (VS Code) holding the key. Never the key itself. */
   apiKeyEnv?: string;
   parameters: Record<string, unknown>;
+  /** Time-out of one attempt, in seconds (absent: the provider's default, DEFAULTS.endpointTimeoutSeconds). */
+  timeoutSeconds?: number;
+  /** Retries after a failed attempt (absent: DEFAULTS.endpointMaxRetries). */
+  maxRetries?: number;
+  /** USD per million tokens, from the file; absent: the built-in list prices (src/core/llm/usage.ts), if any. */
+  price?: { inputPerMTok: number; outputPerMTok: number };
   range: SourceRange;
 }
 
@@ -162,6 +168,8 @@ export interface SystemConfig {
   loss?: LossConfig;
   optimizer: OptimizerConfig;
   environment?: EnvironmentConfig;
+  /** Time-outs of awaited user code, in seconds: tools.timeoutSeconds, environment.timeoutSeconds, loss.timeoutSeconds. */
+  timeouts: { toolSeconds: number; environmentSeconds: number; lossSeconds: number };
 }
 
 /** What a path names on disk: a regular file, a folder, something else (a device, a socket, a FIFO), or nothing. */

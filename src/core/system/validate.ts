@@ -418,10 +418,10 @@ interface RawSystem {
   models?: Record<string, RawModel>;
   agents: Record<string, RawAgent>;
   output: string;
-  tools?: { module: string };
+  tools?: { module: string; timeoutSeconds?: number };
   attribution?: { model?: string; strategy?: AttributionStrategy; topK?: number };
   datasets?: { train?: string; validation?: string; test?: string };
-  loss?: { template?: string; builtin?: string; options?: Record<string, unknown> };
+  loss?: { template?: string; builtin?: string; options?: Record<string, unknown>; timeoutSeconds?: number };
   optimizer?: {
     kind?: 'llm' | 'warnings';
     model?: string;
@@ -431,11 +431,20 @@ interface RawSystem {
     maxPromptChars?: number;
     budget?: { maxCalls?: number; maxTokens?: number; maxCostUsd?: number };
   };
-  environment?: { module: string; maxTurns?: number; options?: Record<string, unknown> };
+  environment?: { module: string; maxTurns?: number; options?: Record<string, unknown>; timeoutSeconds?: number };
 }
 
 type RawModel =
-  | { provider: 'openai'; baseUrl?: string; model: string; apiKeyEnv?: string; parameters?: Record<string, unknown> }
+  | {
+      provider: 'openai';
+      baseUrl?: string;
+      model: string;
+      apiKeyEnv?: string;
+      parameters?: Record<string, unknown>;
+      timeoutSeconds?: number;
+      maxRetries?: number;
+      price?: { inputPerMTok: number; outputPerMTok: number };
+    }
   | { provider: 'local'; path: string; device?: 'auto' | 'cpu' | 'cuda' | 'webgpu'; parameters?: Record<string, unknown> }
   | { provider: 'replay'; field?: string };
 
@@ -476,6 +485,9 @@ export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
             model: m.model,
             ...(m.apiKeyEnv !== undefined && { apiKeyEnv: m.apiKeyEnv }),
             parameters: m.parameters ?? {},
+            ...(m.timeoutSeconds !== undefined && { timeoutSeconds: m.timeoutSeconds }),
+            ...(m.maxRetries !== undefined && { maxRetries: m.maxRetries }),
+            ...(m.price !== undefined && { price: { inputPerMTok: m.price.inputPerMTok, outputPerMTok: m.price.outputPerMTok } }),
             range,
           };
   }
@@ -560,5 +572,10 @@ export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
         options: raw.environment.options ?? {},
       },
     }),
+    timeouts: {
+      toolSeconds: raw.tools?.timeoutSeconds ?? DEFAULTS.toolTimeoutSeconds,
+      environmentSeconds: raw.environment?.timeoutSeconds ?? DEFAULTS.environmentTimeoutSeconds,
+      lossSeconds: raw.loss?.timeoutSeconds ?? DEFAULTS.lossTimeoutSeconds,
+    },
   };
 }

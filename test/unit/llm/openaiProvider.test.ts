@@ -182,6 +182,22 @@ describe('OpenAIProvider', () => {
     assert.equal(server.completionRequests.length, 3);
   });
 
+  test('timeoutSeconds and maxRetries of a model entry bound a hanging endpoint (issue 12: no more 605 s)', async () => {
+    const server = await serve([reply.slow(5000, reply.text('never')), reply.slow(5000, reply.text('never')), reply.slow(5000, reply.text('never'))]);
+    const range = { line: 1, column: 1, endLine: 1, endColumn: 1 };
+    const provider = createEndpointProvider(
+      { kind: 'endpoint', name: 'slow', baseUrl: server.baseUrl, model: 'test-model', parameters: {}, timeoutSeconds: 0.15, maxRetries: 1, range },
+      // Program-wide defaults lose to what the model entry says.
+      { timeoutMs: 60_000, retry: { maxRetries: 4, baseDelayMs: 5, maxDelayMs: 20 }, random: () => 0.5 },
+    );
+    const started = Date.now();
+    const err = await rejection(provider.complete(hello));
+    assert.equal(err.kind, 'timeout');
+    assert.match(err.message, /no complete response within 150 ms \(gave up after 2 attempts\)/);
+    assert.ok(Date.now() - started < 2000, 'two short attempts, not minutes');
+    assert.equal(server.completionRequests.length, 2);
+  });
+
   test('cancellation mid-request ends the call at once and is not retried', async () => {
     const server = await serve([reply.slow(5000, reply.text('never'))]);
     const controller = new AbortController();

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { DIR, FILE, hostWith, listProblems, load, PROMPTS, VALID } from './helpers';
+import { DIR, FILE, hostWith, listProblems, load, PROMPTS, VALID, withLine } from './helpers';
 
 describe('resolved system', () => {
   test('defaults are applied and paths are absolute', () => {
@@ -134,5 +134,42 @@ describe('resolved system', () => {
     // The host decides which files exist; FILE does not exist on disk at all.
     assert.ok(load(VALID).system);
     assert.equal(load(VALID, hostWith()).system, undefined);
+  });
+});
+
+describe('time-outs, retries and prices (issue 12)', () => {
+  test('endpoint timeoutSeconds, maxRetries and price resolve; user-code time-outs get their defaults or the file values', () => {
+    const plain = load(VALID).system!;
+    assert.deepEqual(plain.timeouts, { toolSeconds: 120, environmentSeconds: 600, lossSeconds: 600 });
+    const result = load(
+      [
+        ...withLine(3, '  gpt: { provider: openai, model: my-vllm, timeoutSeconds: 30, maxRetries: 0, price: { inputPerMTok: 0.5, outputPerMTok: 1.5 } }'),
+        'tools: { module: tools.ts, timeoutSeconds: 5 }',
+        'loss: { builtin: exact_match, timeoutSeconds: 9 }',
+        'environment: { module: env.ts, timeoutSeconds: 2.5 }',
+      ],
+      hostWith(...PROMPTS, 'models/tiny', 'tools.ts', 'env.ts'),
+    );
+    assert.deepEqual(listProblems(result), []);
+    const s = result.system!;
+    const gpt = s.models.gpt;
+    assert.ok(gpt.kind === 'endpoint');
+    assert.equal(gpt.timeoutSeconds, 30);
+    assert.equal(gpt.maxRetries, 0);
+    assert.deepEqual(gpt.price, { inputPerMTok: 0.5, outputPerMTok: 1.5 });
+    assert.deepEqual(s.timeouts, { toolSeconds: 5, environmentSeconds: 2.5, lossSeconds: 9 });
+  });
+
+  test('bad values are errors at the field', () => {
+    const result = load([
+      ...withLine(3, '  gpt: { provider: openai, model: m, timeoutSeconds: 0, maxRetries: 1.5, price: { inputPerMTok: -1 } }'),
+      'tools: { module: tools.ts, timeoutSeconds: -3 }',
+    ], hostWith(...PROMPTS, 'models/tiny', 'tools.ts'));
+    assert.equal(result.system, undefined);
+    const text = listProblems(result).join('\n');
+    assert.match(text, /timeoutSeconds/);
+    assert.match(text, /maxRetries/);
+    assert.match(text, /inputPerMTok|outputPerMTok/);
+    assert.match(text, /^19:\d+-\S+ error .*timeoutSeconds/m, 'the tools time-out is reported on its line');
   });
 });

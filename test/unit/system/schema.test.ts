@@ -3,6 +3,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { DEFAULTS } from '../../../src/core/system/defaults';
+import { DEFAULT_ENDPOINT_TIMEOUT_MS } from '../../../src/core/llm/openaiProvider';
+import { DEFAULT_RETRY_POLICY } from '../../../src/core/llm/retry';
 import { ATTRIBUTION_STRATEGIES } from '../../../src/core/system';
 import { repoPath } from '../repo';
 
@@ -45,6 +47,16 @@ describe('agentchord.schema.json', () => {
     assert.equal(d.agent.properties!.maxToolSteps.default, DEFAULTS.maxToolSteps);
     assert.equal(d.endpointModel.properties!.baseUrl.default, DEFAULTS.endpointBaseUrl);
     assert.equal(d.localModel.properties!.device.default, DEFAULTS.localDevice);
+    assert.equal(d.endpointModel.properties!.timeoutSeconds.default, DEFAULTS.endpointTimeoutSeconds);
+    assert.equal(d.endpointModel.properties!.maxRetries.default, DEFAULTS.endpointMaxRetries);
+    assert.equal(p.tools.properties!.timeoutSeconds.default, DEFAULTS.toolTimeoutSeconds);
+    assert.equal(p.environment.properties!.timeoutSeconds.default, DEFAULTS.environmentTimeoutSeconds);
+    assert.equal(p.loss.properties!.timeoutSeconds.default, DEFAULTS.lossTimeoutSeconds);
+  });
+
+  test('the endpoint defaults equal the provider defaults (120 s x 5 tries unless the file says less)', () => {
+    assert.equal(DEFAULT_RETRY_POLICY.maxRetries, DEFAULTS.endpointMaxRetries);
+    assert.equal(DEFAULT_ENDPOINT_TIMEOUT_MS, DEFAULTS.endpointTimeoutSeconds * 1000);
   });
 
   test('the strategies are the ones the types know', () => {
