@@ -13,6 +13,7 @@
  * with that input as the task fields, until the environment says done or maxTurns is reached (./environment.ts).
  */
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { ChatMessage, ChatResponse } from '../llm/types';
 import { UsageLedger, type PriceTable, type UsageTotals } from '../llm/usage';
 import { renderPrompt } from '../prompt';
@@ -20,6 +21,7 @@ import type { AgentConfig, ReplayModel, SystemConfig } from '../system/types';
 import { loadToolsModule } from '../tools/loadTools';
 import { FINAL_ANSWER_PROMPT, runToolLoop, type ToolLoopStep } from '../tools/toolLoop';
 import type { LoadedTools } from '../tools/types';
+import { withTimeout } from '../util/timeout';
 import { singleBlockAttribution, unavailableAttribution, type Attributor } from './attribution';
 import { agentBlock, appendBlocks, fieldText, renderBlocks, renderLines, shiftBlocks, taskBlock, toolBlock, type BlockSpec, type RenderedBlocks } from './blocks';
 import type { TaskSample } from './dataset';
@@ -210,15 +212,26 @@ async function runSample(ctx: RunContext, sample: TaskSample): Promise<SampleRun
   } else {
     const config = system.environment!;
     const env = ctx.environment(config.options);
-    let input = (await env.reset(sample)).input;
+    // Every method is awaited under environment.timeoutSeconds: one that never settles fails the sample, naming it.
+    const timed = <T>(method: string, call: () => Promise<T>): Promise<T> =>
+      withTimeout(call, {
+        seconds: system.timeouts.environmentSeconds,
+        what: `environment ${relative(system.dir, config.module) || config.module}: ${method}()`,
+        setting: 'environment.timeoutSeconds',
+        signal: ctx.signal,
+      }).catch((err: unknown) => {
+        if (ctx.signal.aborted) throw err;
+        throw new ForwardError(sample.id, undefined, err);
+      });
+    let input = (await timed('reset', () => env.reset(sample))).input;
     for (let turn = 0; turn < config.maxTurns; turn++) {
       ctx.signal.throwIfAborted();
       run.output = await runTurn(ctx, run, input, turn);
-      const next = await env.step(run.output, { turn, calls: run.calls.filter((c) => c.turn === turn) });
+      const next = await timed('step', () => env.step(run.output, { turn, calls: run.calls.filter((c) => c.turn === turn) }));
       if (next.done) break;
       input = next.input!;
     }
-    run.environment = await env.evaluate();
+    run.environment = await timed('evaluate', () => env.evaluate());
   }
   ctx.samplesDone++;
   ctx.o.onProgress?.({ type: 'sample', sampleId: sample.id, callsDone: ctx.callsDone, samplesDone: ctx.samplesDone, samplesTotal: ctx.o.samples.length });
@@ -404,6 +417,7 @@ async function runAgent(
         signal: ctx.signal,
         onStep,
         context: { agent: agent.name, state: { sampleId, turn, task: fields } },
+        handlerTimeout: { seconds: ctx.o.system.timeouts.toolSeconds, setting: 'tools.timeoutSeconds' },
       })
     ).content;
   } catch (err) {

@@ -7,8 +7,13 @@
  * that is not serialisable) are not crashes: the agent receives `{"error": "..."}` as the tool result and can react.
  * After `maxSteps` model calls that all asked for tools, one last call without tools asks for the final answer.
  * Every step is reported (request, response, tool results, timing) so traces can replay the conversation.
+ *
+ * The exception is a handler that does not finish within its time-out (`handlerTimeout`): that fails the loop with
+ * an error naming the tool, since a hung handler is a bug to fix, not an answer the model can use (and it may still
+ * be running).
  */
 import type { ChatMessage, ChatParameters, ChatProvider, ChatRequest, ChatResponse, TokenUsage, ToolCall, ToolSchema } from '../llm/types';
+import { UserCodeTimeoutError, withTimeout } from '../util/timeout';
 import type { ToolContext, ToolHandler } from './types';
 
 export const FINAL_ANSWER_PROMPT =
@@ -54,6 +59,14 @@ export interface ToolLoopOptions {
   context?: { agent?: string; state?: Record<string, unknown> };
   /** The user message of the forced final call. */
   finalAnswerPrompt?: string;
+  /** Longest one handler may take. Default: none (the engine always sets tools.timeoutSeconds). */
+  handlerTimeout?: HandlerTimeout;
+}
+
+export interface HandlerTimeout {
+  seconds: number;
+  /** The setting that bounds it, named in the error (e.g. tools.timeoutSeconds). */
+  setting: string;
 }
 
 export interface ToolLoopResult {
@@ -91,7 +104,7 @@ export async function runToolLoop(options: ToolLoopOptions): Promise<ToolLoopRes
           toolCallId: toolCall.id,
           signal: signal ?? new AbortController().signal,
           state: options.context?.state ?? {},
-        });
+        }, options.handlerTimeout);
         // A handler that failed because the run was cancelled is a cancellation, not an error for the model.
         signal?.throwIfAborted();
         step.toolResults.push(result);
@@ -117,8 +130,11 @@ export async function runToolLoop(options: ToolLoopOptions): Promise<ToolLoopRes
   return { content: final.response.message.content, messages, steps, usage, stoppedBy: 'step_limit' };
 }
 
-/** Runs one tool call; never throws (a failure becomes the error result the model sees). */
-export async function runTool(toolCall: ToolCall, handlers: Record<string, ToolHandler>, context: ToolContext): Promise<ToolResult> {
+/**
+ * Runs one tool call; a failure becomes the error result the model sees. Throws only a UserCodeTimeoutError: the
+ * handler did not finish within `timeout` (a cancelled handler also gives an error result; the loop then stops).
+ */
+export async function runTool(toolCall: ToolCall, handlers: Record<string, ToolHandler>, context: ToolContext, timeout?: HandlerTimeout): Promise<ToolResult> {
   const started = performance.now();
   const done = (content: string, error?: string): ToolResult => ({
     toolCallId: toolCall.id,
@@ -141,8 +157,16 @@ export async function runTool(toolCall: ToolCall, handlers: Record<string, ToolH
   if (typeof args !== 'object' || args === null || Array.isArray(args)) return fail(`the arguments of "${toolCall.name}" must be a JSON object`);
   let value: unknown;
   try {
-    value = await handler(args as Record<string, unknown>, context);
+    value = timeout
+      ? await withTimeout((signal) => handler(args as Record<string, unknown>, { ...context, signal }), {
+          seconds: timeout.seconds,
+          what: `tool "${toolCall.name}"`,
+          setting: timeout.setting,
+          signal: context.signal,
+        })
+      : await handler(args as Record<string, unknown>, context);
   } catch (err) {
+    if (err instanceof UserCodeTimeoutError) throw err;
     return fail(`tool "${toolCall.name}" failed: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (typeof value === 'string') return done(value);
