@@ -1,8 +1,11 @@
 /**
  * The hard budget of an optimization (optimizer.budget / --max-calls --max-tokens --max-cost): every model call
  * goes through a guard that refuses to start once a limit is reached, so the run stops cleanly and can resume.
- * Calls already in flight when the limit is reached still finish (samples run concurrently), so the total can pass
- * a limit by at most the calls in flight.
+ *
+ * The call limit is exact: a real request takes its slot just before it is sent (CompleteOptions.beforeRequest, a
+ * synchronous check-and-count), so samples running concurrently cannot all pass the same check; answers from the
+ * response cache and replay models take no slot. Tokens and cost are known only once a call returns, so calls
+ * already in flight when one of those limits is reached still finish: they can pass it by at most those calls.
  */
 import type { UsageLedger } from '../llm/usage';
 import type { ChatProvider, ChatRequest, ChatResponse, CompleteOptions } from '../llm/types';
@@ -25,6 +28,9 @@ export class BudgetExhaustedError extends Error {
 }
 
 export class Budget {
+  /** Real requests this session's guards let through (counted when sent, failed ones included). */
+  private requests = 0;
+
   /**
    * @param ledger this session's model calls (runForward records agent calls into it; guarded providers with a
    *   `record` label record theirs)
@@ -39,7 +45,8 @@ export class Budget {
   spent(): Spent {
     const t = this.ledger.total();
     return {
-      calls: this.earlier.calls + t.calls,
+      // The ledger knows a call once it has returned; the guard from the moment it was sent.
+      calls: this.earlier.calls + Math.max(t.calls, this.requests),
       promptTokens: this.earlier.promptTokens + t.promptTokens,
       completionTokens: this.earlier.completionTokens + t.completionTokens,
       costUsd: this.earlier.costUsd + t.costUsd,
@@ -70,9 +77,19 @@ export class Budget {
     return {
       identity: provider.identity,
       defaultParameters: provider.defaultParameters,
+      announcesRequests: true,
       complete: async (request: ChatRequest, signal?: AbortSignal, options?: CompleteOptions): Promise<ChatResponse> => {
-        this.check();
-        const response = await provider.complete(request, signal, options);
+        let counted = false;
+        const count = () => {
+          options?.beforeRequest?.();
+          if (counted) return;
+          this.check();
+          this.requests++;
+          counted = true;
+        };
+        // A provider that does not announce its requests cannot tell a cache hit apart: every call counts, up front.
+        if (!provider.announcesRequests) count();
+        const response = await provider.complete(request, signal, { ...options, beforeRequest: count });
         if (record) this.ledger.record({ agent: record.agent, step: record.step(), model: record.model, response });
         return response;
       },

@@ -23,6 +23,7 @@ import { FINAL_ANSWER_PROMPT, runToolLoop, type ToolLoopStep } from '../tools/to
 import type { LoadedTools } from '../tools/types';
 import { withTimeout } from '../util/timeout';
 import { singleBlockAttribution, unavailableAttribution, type Attributor } from './attribution';
+import { isBudgetStop } from './budget';
 import { agentBlock, appendBlocks, fieldText, renderBlocks, renderLines, shiftBlocks, taskBlock, toolBlock, type BlockSpec, type RenderedBlocks } from './blocks';
 import type { TaskSample } from './dataset';
 import { loadEnvironmentModule, type EnvironmentEvaluation, type EnvironmentFactory } from './environment';
@@ -117,14 +118,18 @@ export async function runForward(o: ForwardOptions): Promise<SampleRun[]> {
     if (!context.tools && system.agents.some((a) => a.tools.length)) context.tools = await loadTools(system);
     if (!context.environment && system.environment) context.environment = await loadEnvironmentModule(system.environment.module);
     let next = 0;
+    let stopping = false;
     const worker = async () => {
-      while (next < o.samples.length && !controller.signal.aborted) {
+      while (next < o.samples.length && !stopping && !controller.signal.aborted) {
         const index = next++;
         try {
           results[index] = await runSample(context, o.samples[index]);
         } catch (err) {
           failure ??= err;
-          controller.abort(err);
+          // A budget stop lets the calls in flight finish (they are paid for, and get recorded): their samples stop
+          // at their next request. Any other failure stops every sample at once.
+          if (isBudgetStop(err)) stopping = true;
+          else controller.abort(err);
         }
       }
     };
@@ -148,11 +153,24 @@ export async function runForward(o: ForwardOptions): Promise<SampleRun[]> {
   return results;
 }
 
-/** Local (and replay) models cost nothing per token: price them at 0 so they are not reported as unpriced. */
+/**
+ * The prices of the system's models, for a UsageLedger: local (and replay) models cost nothing per token (priced at 0
+ * so they are not reported as unpriced); an endpoint with `price:` in the file costs that. Others keep the built-in
+ * list prices, looked up by endpoint model name (see priceNameOf).
+ */
 export function localModelPrices(system: SystemConfig): PriceTable {
   const prices: PriceTable = {};
-  for (const m of Object.values(system.models)) if (m.kind !== 'endpoint') prices[m.name] = { inputPerMillion: 0, outputPerMillion: 0 };
+  for (const m of Object.values(system.models)) {
+    if (m.kind !== 'endpoint') prices[m.name] = { inputPerMillion: 0, outputPerMillion: 0 };
+    else if (m.price) prices[m.model] = { inputPerMillion: m.price.inputPerMTok, outputPerMillion: m.price.outputPerMTok };
+  }
   return prices;
+}
+
+/** The name a model (a key of `models:`) is priced by: the endpoint's model name (gpt-4o-mini), else the key. */
+export function priceNameOf(system: SystemConfig, modelKey: string): string {
+  const config = system.models[modelKey];
+  return config?.kind === 'endpoint' ? config.model : modelKey;
 }
 
 /** Manifest fields from the ledger: the whole run and per agent. */
@@ -460,8 +478,7 @@ function makeCall(
 
 /** Prices are per endpoint model name (gpt-4o-mini), not per key of `models:`. */
 function modelNameForPrice(ctx: RunContext, agent: AgentConfig): string {
-  const config = ctx.o.system.models[agent.model];
-  return config?.kind === 'endpoint' ? config.model : agent.model;
+  return priceNameOf(ctx.o.system, agent.model);
 }
 
 /** Attributes the call, then appends the call and its weights to the run folder. */

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import stableStringify from 'fast-json-stable-stringify';
-import { writeJsonAtomic } from '../util/atomicWrite';
+import { writeJsonAtomic } from '../../shared/atomicWrite';
 import {
   effectiveParameters,
   type ChatProvider,
@@ -105,6 +105,8 @@ export interface CachingProviderOptions {
 export class CachingProvider implements ChatProvider {
   readonly identity: ProviderIdentity;
   readonly defaultParameters;
+  /** A miss is announced here (whatever `inner` does), a hit never: a hit is no model request. */
+  readonly announcesRequests = true;
 
   constructor(
     private readonly inner: ChatProvider,
@@ -116,7 +118,11 @@ export class CachingProvider implements ChatProvider {
   }
 
   async complete(request: ChatRequest, signal?: AbortSignal, callbacks?: CompleteOptions): Promise<ChatResponse> {
-    if (this.options.cacheSampled === false && isSampled(this.inner, request)) return this.inner.complete(request, signal, callbacks);
+    const { beforeRequest, ...passed } = callbacks ?? {};
+    if (this.options.cacheSampled === false && isSampled(this.inner, request)) {
+      beforeRequest?.();
+      return this.inner.complete(request, signal, passed);
+    }
     const started = performance.now();
     const key = cacheKey(this.inner, request);
     const hit = await this.cache.get(key);
@@ -125,7 +131,8 @@ export class CachingProvider implements ChatProvider {
       if (hit.message.content) callbacks?.onDelta?.({ attempt: 1, content: hit.message.content });
       return { ...hit, cached: true, latencyMs: Math.round(performance.now() - started) };
     }
-    const response = await this.inner.complete(request, signal, callbacks);
+    beforeRequest?.();
+    const response = await this.inner.complete(request, signal, passed);
     await this.cache.put(key, this.identity, response);
     return response;
   }

@@ -12,6 +12,7 @@ import {
   type ChatProvider,
   type ChatRequest,
   type ChatResponse,
+  type CompleteOptions,
   type ProviderIdentity,
 } from './types';
 
@@ -30,6 +31,7 @@ const DEFAULT_MAX_TOKENS = 256;
 export class LocalProvider implements ChatProvider {
   readonly identity: ProviderIdentity;
   readonly defaultParameters: ChatParameters;
+  readonly announcesRequests = true;
 
   constructor(
     private readonly generator: LocalGenerator,
@@ -46,7 +48,7 @@ export class LocalProvider implements ChatProvider {
     return new LocalProvider(generator, model.path, model.parameters as ChatParameters, model.name);
   }
 
-  async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+  async complete(request: ChatRequest, signal?: AbortSignal, callbacks: CompleteOptions = {}): Promise<ChatResponse> {
     if (request.tools?.length) {
       throw new ProviderError('bad_request', this.identity, 'local models cannot call tools; use an endpoint model for agents with tools');
     }
@@ -60,6 +62,7 @@ export class LocalProvider implements ChatProvider {
       ...(typeof p.seed === 'number' ? { seed: p.seed } : {}),
     };
     const messages: BackendMessage[] = request.messages.map((m) => ({ role: m.role, content: m.content ?? '' }));
+    callbacks.beforeRequest?.();
     const started = performance.now();
     let result: GenerateResult & { promptTokens?: number };
     try {

@@ -80,6 +80,7 @@ export function createEndpointProvider(
 export class OpenAIProvider implements ChatProvider {
   readonly identity: ProviderIdentity;
   readonly defaultParameters: ChatParameters;
+  readonly announcesRequests = true;
   private readonly options: OpenAIProviderOptions;
   private readonly policy: RetryPolicy;
   private client?: { key: string | undefined; sdk: OpenAI };
@@ -95,6 +96,8 @@ export class OpenAIProvider implements ChatProvider {
     const key = await this.resolveKey();
     const sdk = this.sdkFor(key);
     const body = this.toWire(request);
+    if (signal?.aborted) throw this.error('cancelled', 'request cancelled', key, { attempts: 1 });
+    callbacks.beforeRequest?.();
     for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw this.error('cancelled', 'request cancelled', key, { attempts: attempt });
       let failure: ProviderError;

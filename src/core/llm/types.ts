@@ -79,6 +79,11 @@ export interface ChatDelta {
 export interface CompleteOptions {
   /** Called for every streamed piece (only providers configured to stream call it). */
   onDelta?: (delta: ChatDelta) => void;
+  /**
+   * Called once, synchronously, just before a provider sends a real request (not for an answer from the cache, not
+   * per retry). Throwing refuses the call: the budget reserves its slot here, so concurrent calls cannot all pass.
+   */
+  beforeRequest?: () => void;
 }
 
 /** What a provider is, for cache keys and error messages. Never holds a key. */
@@ -92,6 +97,8 @@ export interface ChatProvider {
   readonly identity: ProviderIdentity;
   /** Parameters from the model config; a request's own parameters override them key by key. */
   readonly defaultParameters: ChatParameters;
+  /** True when complete() calls `options.beforeRequest` as CompleteOptions says (so a cache hit can be told apart). */
+  readonly announcesRequests?: boolean;
   complete(request: ChatRequest, signal?: AbortSignal, options?: CompleteOptions): Promise<ChatResponse>;
 }
 
