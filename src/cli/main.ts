@@ -4,6 +4,7 @@
  */
 import { commands } from './commands';
 import { CliError } from './cliError';
+import { heldRunFolders, RunFolder } from '../core/engine/runFolder';
 
 function usage(): string {
   const lines = ['Usage: agentchord <command> [options]', '', 'Commands:'];
@@ -30,11 +31,32 @@ async function main(argv: string[]): Promise<number> {
   return command.run(rest);
 }
 
+let finished = false;
+
+// The event loop ran dry while the command was still waiting: something it awaits can never settle (a promise of
+// user code with no timer behind it). Exiting 0 with nothing said would be a false success.
+process.on('beforeExit', () => {
+  if (finished) return;
+  finished = true;
+  const message = 'the command stopped before it finished: something it was waiting for can never finish (a promise that never settles)';
+  for (const dir of heldRunFolders()) {
+    try {
+      RunFolder.open(dir).updateManifest({ status: 'failed', error: message });
+    } catch {
+      // the message below still says it
+    }
+  }
+  process.stderr.write(`agentchord: internal error: ${message}\n`);
+  process.exitCode = 70;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    finished = true;
     process.exitCode = code;
   },
   (err: unknown) => {
+    finished = true;
     if (err instanceof CliError) {
       process.stderr.write(`agentchord: ${err.message}\n`);
       process.exitCode = err.exitCode;

@@ -33,11 +33,14 @@ review and apply them with 'agentchord apply <run>'.
   --batch-size <n>        samples per step (default: optimizer.batchSize)
   --no-acceptance-test    keep every proposal, without checking the validation score
   --resume <run>          continue a stopped run (budget, crash, Ctrl-C) from its checkpoint
-  --max-calls <n>         stop cleanly after this many model calls (overrides optimizer.budget)
-  --max-tokens <n>        ... after this many tokens
-  --max-cost <usd>        ... after this much spending
+  --max-calls <n>         make at most this many model requests (cache hits and replay models do not count;
+                          overrides optimizer.budget)
+  --max-tokens <n>        stop cleanly after this many tokens
+  --max-cost <usd>        ... after this much spending; every endpoint model needs a known price (price: in
+                          ${SYSTEM_FILE_NAME}, or the built-in list), else the run does not start
   --json                  print the result as JSON
 
+A run is written by one process at a time: a second --resume of a run that is still running fails.
 Exit status: 0 completed, 3 stopped by the budget (resumable), 1 failed, 2 bad usage, 130 cancelled.`;
 
 export const optimizeCommand: Command = {
@@ -56,7 +59,9 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
 
   const controller = new AbortController();
   const onSigint = () => controller.abort(new Error('cancelled (Ctrl-C)'));
+  const onSigterm = () => controller.abort(new Error('cancelled (SIGTERM)'));
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigterm);
   const split = values.split as 'train' | 'validation' | 'test';
   if (!['train', 'validation', 'test'].includes(split)) throw new CliError(`optimize: --split: expected train, validation or test, got '${values.split}'`);
   // ORT's own log repeats at length why a GPU provider failed to load; the runtime says it in one line.
@@ -95,6 +100,7 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
     throw new CliError(`optimize: ${err instanceof Error ? err.message : String(err)}`, 1);
   } finally {
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigterm);
     await backend.dispose();
   }
 }

@@ -29,8 +29,11 @@ the connection weights of every agent call with the attribution model, and write
   --no-attribution     skip connection weights (they are recorded as unavailable)
   --json               print the run manifest (run.json) instead of the summary
 
-API keys are read from the environment variables named by apiKeyEnv in agentchord.yaml. Ctrl-C cancels the run
-(the run folder keeps every call finished so far and is marked cancelled).`;
+API keys are read from the environment variables named by apiKeyEnv in agentchord.yaml. Ctrl-C (or SIGTERM)
+cancels the run (the run folder keeps every call finished so far and is marked cancelled).
+
+Exit status: 0 completed, 1 failed (run.json says why: a model error, a tool or environment method past its
+time-out, ...), 2 bad usage, 130 cancelled.`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number | undefined): number | undefined {
   if (value === undefined) return fallback;
@@ -120,11 +123,13 @@ export const runCommand: Command = {
       dataset: { split, file: system.datasets[split]!, samples: samples.length },
       attribution: manifestAttribution(system, attributor !== undefined),
       usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-    });
+    }, { lock: true });
 
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();
+    // SIGTERM (kill, a CI time-out) cancels like Ctrl-C, so the run folder ends marked cancelled, not running.
     process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
     const bar = progressLine();
     let runs: SampleRun[];
     try {
@@ -149,6 +154,8 @@ export const runCommand: Command = {
       throw new CliError(`run: ${(err as Error).message} (run folder: ${folder.dir})`, 1);
     } finally {
       process.removeListener('SIGINT', onInterrupt);
+      process.removeListener('SIGTERM', onInterrupt);
+      folder.unlock();
       await backend.dispose();
     }
     bar.clear();

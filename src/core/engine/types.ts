@@ -11,6 +11,7 @@
  *   trajectories.jsonl    one Trajectory per line (input -> ... -> loss)
  *   proposals/step-<n>.json   Proposal (the optimizer's suggested prompts: never written to prompt files directly)
  *   checkpoint.json       Checkpoint (resume after a crash or a budget stop)
+ *   writer.lock           while a process writes the run: its pid, host and start time (one writer at a time)
  *   report.html           the self-contained HTML report
  */
 import type { AttributionStrategy } from '../system/types';
@@ -26,7 +27,11 @@ export const RUN_FILES = {
   proposalsDir: 'proposals',
   checkpoint: 'checkpoint.json',
   report: 'report.html',
+  lock: 'writer.lock',
 } as const;
+
+/** The JSONL files of a run folder, which a resume cuts back to the checkpoint (Checkpoint.files). */
+export const RUN_RECORD_FILES = [RUN_FILES.calls, RUN_FILES.attribution, RUN_FILES.samples, RUN_FILES.graphs, RUN_FILES.trajectories] as const;
 
 /** Where one block of an agent's input comes from. */
 export type BlockSource =
@@ -211,4 +216,10 @@ export interface Checkpoint {
   prompts: Record<string, string>;
   history: Array<{ step: number; prompts: Record<string, string>; score: number }>;
   usage: Usage & { calls: number };
+  /**
+   * Byte size of each JSONL file (RUN_RECORD_FILES) when `step` began: a resume cuts the files back to these sizes,
+   * so the records of the step that did not finish are not there twice once it is redone. Absent in checkpoints
+   * written before this field existed (a resume then drops the records of sample ids `s<n>:` with n >= step).
+   */
+  files?: Record<string, number>;
 }
