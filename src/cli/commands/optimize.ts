@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { makeAttributor } from '../../core/engine/attribution';
-import { inProcessBackend } from '../../core/engine/inProcessBackend';
+import { inProcessModels } from '../../backend/inProcess';
 import { formatEstimate } from '../../core/engine/estimate';
 import { optimize, type OptimizeResult } from '../../core/engine/loop';
 import { makeModelResolver } from '../../core/engine/models';
@@ -66,7 +66,7 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
   if (!['train', 'validation', 'test'].includes(split)) throw new CliError(`optimize: --split: expected train, validation or test, got '${values.split}'`);
   // ORT's own log repeats at length why a GPU provider failed to load; the runtime says it in one line.
   ort.env.logLevel = 'fatal';
-  const backend = inProcessBackend({ cacheDir: defaultCacheDir() });
+  const backend = inProcessModels({ cacheDir: defaultCacheDir() });
   const bar = progressLine();
   try {
     const attributor = makeAttributor(system, backend);
@@ -82,7 +82,7 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
         maxCostUsd: positiveNumber('--max-cost', values['max-cost']),
       },
       resume: values.resume ? resolve(values.resume) : undefined,
-      models: makeModelResolver(system, { apiKey: envApiKeyResolver, backend }),
+      models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend }),
       attributor,
       noAttributionReason: attributor ? undefined : `${system.file}: no attribution.model is set (a provider: local model)`,
       signal: controller.signal,

@@ -7,7 +7,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { loadDataset, makeAttributor, makeModelResolver, runForward, type SampleRun, type Split } from '../../core/engine/forward';
-import { inProcessBackend } from '../../core/engine/inProcessBackend';
+import { inProcessModels } from '../../backend/inProcess';
 import { RunFolder, manifestAttribution } from '../../core/engine/runFolder';
 import { envApiKeyResolver } from '../../core/llm/openaiProvider';
 import { formatProblem, loadSystemFile, SYSTEM_FILE_NAME, type SystemConfig } from '../../core/system';
@@ -113,7 +113,7 @@ export const runCommand: Command = {
 
     // ORT's own log repeats at length why a GPU provider failed to load; the runtime says it in one line.
     ort.env.logLevel = 'fatal';
-    const backend = inProcessBackend({ cacheDir: defaultCacheDir() });
+    const backend = inProcessModels({ cacheDir: defaultCacheDir() });
     const attributionOff = values['no-attribution'] === true;
     const attributor = attributionOff ? undefined : makeAttributor(system, backend);
     const folder = RunFolder.create(system.dir, {
@@ -137,7 +137,7 @@ export const runCommand: Command = {
         system,
         samples,
         runFolder: folder,
-        models: makeModelResolver(system, { apiKey: envApiKeyResolver, backend }),
+        models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend }),
         attributor,
         ...(attributionOff ? { noAttributionReason: 'attribution was turned off (--no-attribution)' } : {}),
         concurrency,

@@ -44,7 +44,7 @@ import {
   type Trajectory,
 } from './types';
 import type { SystemConfig } from '../system/types';
-import { errorNamingFile } from '../util/atomicWrite';
+import { errorNamingFile } from '../../shared/atomicWrite';
 
 /**
  * The manifest's attribution settings for a run of `system`. `attributed` false: weights were not computed (no

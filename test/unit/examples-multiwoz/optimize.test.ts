@@ -13,11 +13,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { loadMultiwozEvalData } from '../../../src/benchmarks/multiwoz/data';
-import { evaluateMultiwoz } from '../../../src/benchmarks/multiwoz/evaluator';
-import { normaliseState } from '../../../src/benchmarks/multiwoz/normalise';
-import { predictionsFromRunFolder } from '../../../src/benchmarks/multiwoz/runConversion';
-import type { Predictions } from '../../../src/benchmarks/multiwoz/types';
+import { loadMultiwozEvalData } from '../../../src/evals/multiwoz/data';
+import { evaluateMultiwoz } from '../../../src/evals/multiwoz/evaluator';
+import { normaliseState } from '../../../src/evals/multiwoz/normalise';
+import { predictionsFromRunFolder } from '../../../src/evals/multiwoz/runConversion';
+import type { Predictions } from '../../../src/evals/multiwoz/types';
 import { multiwozEval } from '../../../src/cli/commands/eval/multiwoz';
 import { runOptimize } from '../../../src/cli/commands/optimize';
 import { runCommand } from '../../../src/cli/commands/run';

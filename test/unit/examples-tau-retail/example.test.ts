@@ -10,8 +10,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { buildExampleDatasets, EXAMPLE_DATASETS } from '../../../src/benchmarks/tau-retail/datasets';
-import { convertRun, scoreResultsFile, summarizeResults, type TauRunResult } from '../../../src/benchmarks/tau-retail/runConversion';
+import { buildExampleDatasets, EXAMPLE_DATASETS } from '../../../src/evals/tau-retail/datasets';
+import { convertRun, scoreResultsFile, summarizeResults, type TauRunResult } from '../../../src/evals/tau-retail/runConversion';
 import { tauRetailEval } from '../../../src/cli/commands/eval/tau-retail';
 import { runOptimize } from '../../../src/cli/commands/optimize';
 import { loadSystemFile } from '../../../src/core/system';
@@ -42,7 +42,7 @@ describe('examples/tau-retail: the workspace', () => {
     assert.equal(system.optimizer.batchSize, 1); // the paper: N = 1 on tau-bench
     // Every tool of tau-bench except `think` belongs to some agent.
     const used = new Set(system.agents.flatMap((a) => a.tools));
-    const schemas = JSON.parse(readFileSync(join(DATA, 'retail_tools.json'), 'utf8')) as Array<{ function: { name: string } }>;
+    const schemas = JSON.parse(readFileSync(repoPath('src/evals/tau-retail/retail_tools.json'), 'utf8')) as Array<{ function: { name: string } }>;
     assert.deepEqual(schemas.map((s) => s.function.name).filter((n) => !used.has(n)), ['think']);
   });
 
