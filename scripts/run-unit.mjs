@@ -1,5 +1,5 @@
 // Run chosen unit test files quickly while working on them, without rebuilding the whole project:
-//   node scripts/run-unit.mjs test/unit/system/loader.test.ts [more files...]
+//   node scripts/run-unit.mjs test/unit/core/system/files.test.ts [more files...]
 // Bundles the files with esbuild into a private temp folder and runs node's test runner on them.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';

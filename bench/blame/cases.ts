@@ -2,7 +2,7 @@
  * Blame cases on models/chord-retrieval, run through the real engine path: each case becomes a small system (one
  * replay reporter per agent line, labelled as in the case, and an answerer on chord-retrieval with `input: { format:
  * lines }`), and runForward runs it: rendered messages -> block map -> token ranges -> backend -> connection weights.
- * Used by `npm run bench:blame` (./blame.ts) and by test/unit/blame.
+ * Used by `npm run bench:blame` (./blame.ts) and by test/unit/examples/demo-blame.
  *
  * Case format (models/chord-retrieval/README.md): BOS, the agent lines `Label: fact.` joined by '\n', then
  * `Question: What does <Name> have?\nAnswer:` and the answer ` a <adjective> <object>.`; the source block is the line

@@ -2,7 +2,7 @@
  * What can be derived from the raw MultiWOZ 2.1 dialogues (test.json of ConvLab-2's copy:
  * `{ID: {goal, log: [{text, metadata, dialog_act, span_info}]}}`, user and system turns alternating): the evaluator's
  * goals, booked domains and gold states, and the flat belief states of sample100.json. Each derivation reproduces
- * the evaluator's own file exactly (test/unit/multiwoz/derive.test.ts).
+ * the evaluator's own file exactly (test/unit/evals/multiwoz/derive.test.ts).
  */
 import { normaliseSlotName, normaliseState } from './normalise';
 import type { DialogueGoal, DialogueState, SampleDialogue } from './types';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as esbuild from 'esbuild';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSystem } from '../loop/fixtures';
+import { writeSystem } from '../core/engine/loopFixtures';
 import { repoPath } from '../repo';
 import { runCli } from './runCli';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { makeLoss, LossError, normalizeText, runBuiltinMetric } from '../../../../src/core/loss';
 import { OpenAIProvider } from '../../../../src/core/llm/openaiProvider';
 import { OpenAITestServer, reply } from '../../../support/openaiTestServer';
-import { THREE_AGENT_PROMPTS, threeAgentYaml, writeSystem } from '../../loop/fixtures';
+import { THREE_AGENT_PROMPTS, threeAgentYaml, writeSystem } from '../engine/loopFixtures';
 
 const sample = (fields: Record<string, unknown>) => ({ id: 's1', fields });
 const opts = { reference: 'reference', normalize: 'lower' as const };

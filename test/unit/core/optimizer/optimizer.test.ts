@@ -7,7 +7,7 @@ import { addWarnings, makeLlmOptimizer, makeWarningsOptimizer, type OptimizerInp
 import { parseJsonObject } from '../../../../src/core/llm/parseJson';
 import { frozenRegionsPreserved } from '../../../../src/core/prompt';
 import { OpenAITestServer, reply } from '../../../support/openaiTestServer';
-import { THREE_AGENT_PROMPTS, threeAgentSample, threeAgentYaml, writeSystem } from '../../loop/fixtures';
+import { THREE_AGENT_PROMPTS, threeAgentSample, threeAgentYaml, writeSystem } from '../engine/loopFixtures';
 
 /** A batch of one failed sample where the storyteller blames reporterA (top-1): reporterB is on no trajectory. */
 function batch(extraYaml = '') {

@@ -8,7 +8,7 @@ import { RunFolder } from '../../../../src/core/engine/runFolder';
 import type { CallAttribution } from '../../../../src/core/engine/types';
 import { formatSummary, renderHtmlReport, summarizeRun } from '../../../../src/core/report';
 import { runReport } from '../../../../src/cli/commands/report';
-import { threeAgentSample } from '../../loop/fixtures';
+import { threeAgentSample } from '../engine/loopFixtures';
 
 /** A run folder with one failed sample whose storyteller call has token saliency (as a surrogate model). */
 function recordedRun() {
