@@ -3,8 +3,6 @@
  * Prints the pre-flight estimate, a progress bar (TTY only), what each step did and where the proposals are.
  * Prompt files are not touched: review and apply with `agentchord apply <run>`.
  */
-import { existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { makeAttributor } from '../../core/engine/attribution';
@@ -13,12 +11,13 @@ import { formatEstimate } from '../../core/engine/estimate';
 import { optimize, type OptimizeResult } from '../../core/engine/loop';
 import { makeModelResolver } from '../../core/engine/models';
 import { envApiKeyResolver } from '../../core/llm/openaiProvider';
-import { formatProblem, loadSystemFile, SYSTEM_FILE_NAME } from '../../core/system';
-import type { SystemConfig } from '../../core/system/types';
+import { resolve } from 'node:path';
+import { SYSTEM_FILE_NAME } from '../../core/system';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { progressLine } from './progressLine';
 import { parseOptions } from '../parseOptions';
+import { loadSystemOrThrow, positiveInt, positiveNumber } from '../options';
 
 const HELP = `Usage: agentchord optimize [dir] [options]
 
@@ -73,13 +72,13 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
     const result = await optimize({
       system,
       split,
-      steps: positiveInt('--steps', values.steps),
-      batchSize: positiveInt('--batch-size', values['batch-size']),
+      steps: positiveInt('optimize', '--steps', values.steps),
+      batchSize: positiveInt('optimize', '--batch-size', values['batch-size']),
       acceptanceTest: values['no-acceptance-test'] ? false : undefined,
       budget: {
-        maxCalls: positiveInt('--max-calls', values['max-calls']),
-        maxTokens: positiveInt('--max-tokens', values['max-tokens']),
-        maxCostUsd: positiveNumber('--max-cost', values['max-cost']),
+        maxCalls: positiveInt('optimize', '--max-calls', values['max-calls']),
+        maxTokens: positiveInt('optimize', '--max-tokens', values['max-tokens']),
+        maxCostUsd: positiveNumber('optimize', '--max-cost', values['max-cost']),
       },
       resume: values.resume ? resolve(values.resume) : undefined,
       models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend }),
@@ -149,26 +148,3 @@ function parse(args: string[]) {
   });
 }
 
-function positiveInt(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`optimize: ${flag} must be an integer >= 1, got '${value}'`);
-  return n;
-}
-
-function positiveNumber(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`optimize: ${flag} must be a number > 0, got '${value}'`);
-  return n;
-}
-
-/** Loads the system file at `path` (a folder or the file); problems become a CliError listing them. */
-export function loadSystemOrThrow(command: string, path: string): SystemConfig {
-  let file = resolve(path);
-  if (existsSync(file) && statSync(file).isDirectory()) file = join(file, SYSTEM_FILE_NAME);
-  if (!existsSync(file)) throw new CliError(`${command}: ${file} not found`);
-  const { system, problems } = loadSystemFile(file);
-  if (!system) throw new CliError(`${command}: the system file has errors:\n${problems.filter((p) => p.severity === 'error').map(formatProblem).join('\n')}`, 1);
-  return system;
-}

@@ -2,19 +2,22 @@
  * `agentchord run [dir]`: runs the system forward on a dataset split, attributes every agent call (connection
  * weights), writes the run folder and prints a summary. Local models and the attribution model run in this process.
  */
-import { existsSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
-import { loadDataset, makeAttributor, makeModelResolver, runForward, type SampleRun, type Split } from '../../core/engine/forward';
+import { loadDataset, type Split } from '../../core/engine/dataset';
+import { makeAttributor } from '../../core/engine/attribution';
+import type { SampleRun } from '../../core/engine/forward';
+import { makeModelResolver } from '../../core/engine/models';
+import { runSplit } from '../../core/engine/runSplit';
 import { inProcessModels } from '../../backend/inProcess';
-import { RunFolder, manifestAttribution } from '../../core/engine/runFolder';
+import type { RunFolder } from '../../core/engine/runFolder';
 import { envApiKeyResolver } from '../../core/llm/openaiProvider';
-import { formatProblem, loadSystemFile, SYSTEM_FILE_NAME, type SystemConfig } from '../../core/system';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { progressLine } from './progressLine';
 import { parseOptions } from '../parseOptions';
+import { loadSystemOrThrow, positiveInt } from '../options';
 
 const HELP = `Usage: agentchord run [dir] [--split train|validation|test] [--limit n] [--concurrency n] [--no-attribution] [--json]
 
@@ -34,25 +37,6 @@ cancels the run (the run folder keeps every call finished so far and is marked c
 
 Exit status: 0 completed, 1 failed (run.json says why: a model error, a tool or environment method past its
 time-out, ...), 2 bad usage, 130 cancelled.`;
-
-function positiveInt(name: string, value: string | undefined, fallback: number | undefined): number | undefined {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1) throw new CliError(`run: --${name}: expected a whole number >= 1, got '${value}'`);
-  return n;
-}
-
-function systemFileOf(target: string): string {
-  const path = resolve(target);
-  return existsSync(path) && statSync(path).isDirectory() ? join(path, SYSTEM_FILE_NAME) : path;
-}
-
-function loadSystem(target: string): SystemConfig {
-  const file = systemFileOf(target);
-  const { system, problems } = loadSystemFile(file);
-  if (!system) throw new CliError(`run: ${file} has problems:\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
-  return system;
-}
 
 /** A path relative to the current folder when inside it (as `validate` prints paths). */
 function shown(path: string): string {
@@ -99,10 +83,10 @@ export const runCommand: Command = {
     if (positionals.length > 1) throw new CliError(`run: expected at most one folder, got ${positionals.join(' ')}`);
     const split = values.split as Split;
     if (!['train', 'validation', 'test'].includes(split)) throw new CliError(`run: --split: expected train, validation or test, got '${values.split}'`);
-    const limit = positiveInt('limit', values.limit, undefined);
-    const concurrency = positiveInt('concurrency', values.concurrency, 4);
+    const limit = positiveInt('run', '--limit', values.limit);
+    const concurrency = positiveInt('run', '--concurrency', values.concurrency) ?? 4;
 
-    const system = loadSystem(positionals[0] ?? '.');
+    const system = loadSystemOrThrow('run', positionals[0] ?? '.');
     let samples;
     try {
       samples = loadDataset(system, split);
@@ -116,46 +100,38 @@ export const runCommand: Command = {
     const backend = inProcessModels({ cacheDir: defaultCacheDir() });
     const attributionOff = values['no-attribution'] === true;
     const attributor = attributionOff ? undefined : makeAttributor(system, backend);
-    const folder = RunFolder.create(system.dir, {
-      systemFile: system.file,
-      kind: 'run',
-      status: 'running',
-      dataset: { split, file: system.datasets[split]!, samples: samples.length },
-      attribution: manifestAttribution(system, attributor !== undefined),
-      usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-    }, { lock: true });
-
     const controller = new AbortController();
     const onInterrupt = () => controller.abort();
     // SIGTERM (kill, a CI time-out) cancels like Ctrl-C, so the run folder ends marked cancelled, not running.
     process.once('SIGINT', onInterrupt);
     process.once('SIGTERM', onInterrupt);
     const bar = progressLine();
+    let folder: RunFolder | undefined;
     let runs: SampleRun[];
     try {
-      runs = await runForward({
+      ({ folder, runs } = await runSplit({
         system,
+        split,
         samples,
-        runFolder: folder,
+        onFolder: (f) => (folder = f),
         models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend }),
         attributor,
         ...(attributionOff ? { noAttributionReason: 'attribution was turned off (--no-attribution)' } : {}),
         concurrency,
         signal: controller.signal,
         onProgress: (e) => bar.update(`samples, ${e.callsDone} calls`, e.samplesDone, e.samplesTotal),
-      });
-      folder.updateManifest({ status: 'completed' });
+      }));
     } catch (err) {
       bar.clear();
+      const where = folder ? ` (run folder: ${folder.dir})` : '';
       if (controller.signal.aborted) {
-        process.stderr.write(`agentchord: run cancelled; the calls finished so far are in ${folder.dir}\n`);
+        process.stderr.write(`agentchord: run cancelled; the calls finished so far are in ${folder?.dir ?? 'no run folder'}\n`);
         return 130;
       }
-      throw new CliError(`run: ${(err as Error).message} (run folder: ${folder.dir})`, 1);
+      throw new CliError(`run: ${(err as Error).message}${where}`, 1);
     } finally {
       process.removeListener('SIGINT', onInterrupt);
       process.removeListener('SIGTERM', onInterrupt);
-      folder.unlock();
       await backend.dispose();
     }
     bar.clear();

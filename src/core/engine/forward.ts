@@ -31,9 +31,6 @@ import type { ModelResolver } from './models';
 import type { RunFolder } from './runFolder';
 import type { AgentCall, CallAttribution, RunManifest, ToolCallRecord } from './types';
 
-export { loadDataset, parseDataset, type TaskSample, type Split } from './dataset';
-export { makeModelResolver, type ModelResolver, type ModelResolverOptions } from './models';
-export { makeAttributor, type Attributor } from './attribution';
 
 export interface ProgressEvent {
   /** 'call': an agent call (and its attribution) was recorded; 'sample': a sample finished. */

@@ -30,7 +30,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import {
   RUN_FILES,
   RUN_RECORD_FILES,
@@ -44,7 +44,7 @@ import {
   type Trajectory,
 } from './types';
 import type { SystemConfig } from '../system/types';
-import { errorNamingFile } from '../../shared/atomicWrite';
+import { errorNamingFile, writeFileAtomicSync } from '../../shared/atomicWrite';
 
 /**
  * The manifest's attribution settings for a run of `system`. `attributed` false: weights were not computed (no
@@ -306,28 +306,15 @@ function writeAll(fd: number, data: Buffer): void {
 }
 
 /**
- * Synchronous twin of writeJsonAtomic (../util/atomicWrite.ts, async only): temp file in the same folder, flushed,
- * renamed over the target, so readers see the old file or the new one, never a mix. `minBytes`: white space pads the
- * file to at least that size (run.json keeps room to be rewritten in place on a full disk, overwriteInPlace).
+ * writeJsonAtomic for synchronous callers (src/shared/atomicWrite.ts): readers see the old file or the new one, never
+ * a mix. `minBytes`: white space pads the file to at least that size (run.json keeps room to be rewritten in place on
+ * a full disk, overwriteInPlace).
  */
 export function writeJsonSync(path: string, value: unknown, minBytes = 0): void {
   const text = JSON.stringify(value, null, 2);
   if (text === undefined) throw new TypeError(`cannot write ${path}: the value is not representable as JSON`);
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fd = openSync(temp, 'wx');
-    try {
-      const bytes = Buffer.from(text + '\n', 'utf8');
-      writeAll(fd, bytes.length >= minBytes ? bytes : Buffer.concat([bytes, Buffer.alloc(minBytes - bytes.length, ' ')]));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, path);
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw errorNamingFile(path, err);
-  }
+  const bytes = Buffer.from(text + '\n', 'utf8');
+  writeFileAtomicSync(path, bytes.length >= minBytes ? bytes : Buffer.concat([bytes, Buffer.alloc(minBytes - bytes.length, ' ')]));
 }
 
 /** A proposal file, checked for the fields readers rely on: a damaged one is an error naming it. */

@@ -11,7 +11,6 @@ import { openEngineSession } from './engineSession';
 import type { Jobs } from './job';
 import { showRunResult } from './results';
 import { chooseSystem } from './target';
-import { manifestAttribution } from '../../core/engine/runFolder';
 
 
 const SPLITS: readonly Split[] = ['train', 'validation', 'test'];
@@ -144,8 +143,8 @@ export async function runCommand(deps: CommandDeps, args: RunArgs): Promise<RunC
   if (!split) return { ran: false, reason: 'cancelled-by-user' };
   const session = await openEngineSession(ctx, backend, system, 'Run');
   if (!session) return { ran: false, reason: 'backend' };
-  const { loadDataset, runForward } = await import('../../core/engine/forward');
-  const { RunFolder } = await import('../../core/engine/runFolder');
+  const { loadDataset } = await import('../../core/engine/dataset');
+  const { runSplit } = await import('../../core/engine/runSplit');
 
   let runDir: string | undefined;
   const local = runs.trackLocalRun(system.file);
@@ -155,20 +154,12 @@ export async function runCommand(deps: CommandDeps, args: RunArgs): Promise<RunC
     if (!(await confirm(`Run ${system.name ?? system.file} on ${samples.length} ${split} sample(s)? This calls the system's models.`, args.yes))) {
       return { ran: false, reason: 'cancelled-by-user' };
     }
-    const folder = RunFolder.create(system.dir, {
-      systemFile: system.file,
-      kind: 'run',
-      status: 'running',
-      dataset: { split, file: system.datasets[split]!, samples: samples.length },
-      attribution: manifestAttribution(system, session.attributor !== undefined),
-      usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-    });
-    runDir = folder.dir;
-    await jobs.run(`Run ${system.name ?? ''}`.trim(), (signal, report) =>
-      runForward({
+    const { folder } = await jobs.run(`Run ${system.name ?? ''}`.trim(), (signal, report) =>
+      runSplit({
         system,
+        split,
         samples,
-        runFolder: folder,
+        onFolder: (folder) => (runDir = folder.dir),
         models: session.models,
         attributor: session.attributor,
         noAttributionReason: session.noAttributionReason,
@@ -177,11 +168,10 @@ export async function runCommand(deps: CommandDeps, args: RunArgs): Promise<RunC
         onProgress: (e) => report(`${e.callsDone} calls`, e.samplesDone, e.samplesTotal),
       }),
     );
-    folder.updateManifest({ status: 'completed' });
     await session.done();
-    runs.fireRunFinished(runDir);
-    await showRunResult(ctx, runDir, `run completed: ${samples.length} sample(s).`);
-    return { ran: true, runDir, status: 'completed' };
+    runs.fireRunFinished(folder.dir);
+    await showRunResult(ctx, folder.dir, `run completed: ${samples.length} sample(s).`);
+    return { ran: true, runDir: folder.dir, status: 'completed' };
   } catch (err) {
     return failed(deps, 'Run', err, runDir);
   } finally {

@@ -21,6 +21,7 @@ import {
 import { CliError } from '../../cliError';
 import type { Command } from '../../command';
 import { parseOptions } from '../../parseOptions';
+import { positiveInt } from '../../options';
 
 const HELP = `Usage: agentchord eval tau-retail --run <run dir> [--out <file>] [--max-turns <n>] [--json] [--data <dir>]
        agentchord eval tau-retail --predictions <file> [--split train|dev|test] [--json] [--data <dir>]
@@ -110,7 +111,7 @@ export const tauRetailEval: Command = {
       if (values.run !== undefined) {
         source = resolve(values.run);
         if (!existsSync(source) || !statSync(source).isDirectory()) throw new CliError(`eval tau-retail: --run: ${source} is not a folder`);
-        const maxTurns = values['max-turns'] !== undefined ? positiveInt('--max-turns', values['max-turns']) : maxTurnsOfRun(source);
+        const maxTurns = values['max-turns'] !== undefined ? positiveInt('eval tau-retail', '--max-turns', values['max-turns']) : maxTurnsOfRun(source);
         ({ results, notes } = convertRun(source, dataDir, { maxTurns }));
         if (values.out !== undefined) writeFileAtomically(resolve(values.out), JSON.stringify(results, null, 2) + '\n');
       } else {
@@ -194,11 +195,6 @@ function maxTurnsOfRun(runDir: string): number {
   }
 }
 
-function positiveInt(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`eval tau-retail: ${flag} must be an integer >= 1 (got '${value}')`);
-  return n;
-}
 
 function readJson(file: string): unknown {
   let text: string;

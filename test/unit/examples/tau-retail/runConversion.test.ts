@@ -145,7 +145,7 @@ describe('tau-retail run conversion', () => {
     await assert.rejects(tauRetailEval.run(['--run', run, '--predictions', 'x.json']), /give exactly one of --run <run dir>, --predictions <file>, --replay-gt/);
     await assert.rejects(tauRetailEval.run(['--predictions', 'x.json', '--out', 'y.json']), /--out goes with --run/);
     await assert.rejects(tauRetailEval.run(['--run', join(temp, 'nope')]), /--run: .*nope is not a folder/);
-    await assert.rejects(tauRetailEval.run(['--run', run, '--max-turns', '0']), /--max-turns must be an integer >= 1 \(got '0'\)/);
+    await assert.rejects(tauRetailEval.run(['--run', run, '--max-turns', '0']), /--max-turns must be an integer >= 1, got '0'/);
     writeFileSync(join(temp, 'bad.json'), '{"task_id": 1}');
     await assert.rejects(tauRetailEval.run(['--predictions', join(temp, 'bad.json'), '--data', DATA]), /bad\.json: expected a JSON array of episode results/);
   });
