@@ -225,6 +225,8 @@ export class LayeredAttribution {
 
   /** Requests run one at a time: they share the buffers (and would only compete for the same cores). */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The prefix ids whose keys and values the prefixKey/prefixValue buffers hold (the last request's prefix). */
+  private cachedPrefix?: number[];
 
   attribute(request: AttributionRequest, signal?: AbortSignal): Promise<LayeredSaliency> {
     const run = this.queue.then(() => this.attributeNow(request, signal));
@@ -245,18 +247,25 @@ export class LayeredAttribution {
     const data = (x: ort.Tensor) => x.data as FloatArray;
     const qkvWidth = { query: c.numHeads * hd, key: kvH * hd };
 
-    // The hidden states of all rows, in two buffers that take turns as a layer's input and output.
-    let [hName, h] = ['h', buffer('h', n * H)];
-    ids.forEach((id, i) => h.set(embed.subarray(id * H, (id + 1) * H), i * H));
+    // Calls of one agent share their prefix (the system prompt): when this one's is the previous request's, its keys
+    // and values are still in the buffers, and the forward pass starts at the tail (row `first`).
+    const cached = p > 0 && this.cachedPrefix !== undefined && this.cachedPrefix.length === p && this.cachedPrefix.every((id, i) => id === ids[i]);
+    const first = cached ? p : 0;
+    const r = n - first;
+    if (!cached) this.cachedPrefix = undefined; // its buffers are about to be overwritten
+
+    // The hidden states of the rows run forward, in two buffers that take turns as a layer's input and output.
+    let [hName, h] = ['h', buffer('h', r * H)];
+    for (let i = first; i < n; i++) h.set(embed.subarray(ids[i] * H, (ids[i] + 1) * H), (i - first) * H);
     const tailEmbeddings = buffer('tailEmbeddings', t * H);
-    tailEmbeddings.set(h.subarray(p * H));
+    tailEmbeddings.set(h.subarray((p - first) * H));
     // Rotary tables as two runs (prefix, then tail) would compute them: dynamic NTK scaling depends on the run's length.
     const rope = this.ropeRows(p, n);
     const ropeFeeds = (from: number, to: number) => ({
       cos: this.tensor(rope.cos.subarray(from * hd, to * hd), [to - from, hd]),
       sin: this.tensor(rope.sin.subarray(from * hd, to * hd), [to - from, hd]),
     });
-    const chunks = chunkRanges(p, n, this.tuning.forwardChunkRows);
+    const chunks = chunkRanges(p, n, this.tuning.forwardChunkRows).filter(([s]) => s >= first);
     // One mask per chunk of query rows, the same in every layer and head (forward and backward).
     const maskStore = buffer('masks', chunks.reduce((sum, [s, e]) => sum + G * (e - s) * e, 0));
     let maskOffset = 0;
@@ -270,43 +279,53 @@ export class LayeredAttribution {
     const keyRows = (x: FloatArray, kv: number, rows: number, e: number) => x.subarray(kv * rows * hd, (kv * rows + e) * hd);
 
     // Forward: keep the prefix's keys/values and the tail's layer inputs and post-attention states.
-    const allRope = ropeFeeds(0, n);
+    const allRope = ropeFeeds(first, n);
     for (let l = 0; l < c.numLayers; l++) {
       signal?.throwIfAborted();
       const [attentionWeights, mlpWeights] = [this.attentionWeightFeeds(layers[l]), this.mlpWeightFeeds(layers[l])];
-      const hAll = this.tensor(h, [n, H]);
-      const query = buffer('query', n * qkvWidth.query);
-      const key = buffer('key', n * qkvWidth.key);
-      const value = buffer('value', n * qkvWidth.key);
+      const hAll = this.tensor(h, [r, H]);
+      const query = buffer('query', r * qkvWidth.query);
+      const key = buffer('key', r * qkvWidth.key);
+      const value = buffer('value', r * qkvWidth.key);
       await this.sessions.qkv.run({ h: hAll, ...allRope, ...attentionWeights }, {
-        query: this.tensor(query, [kvH, n * G, hd]),
-        key: this.tensor(key, [kvH, n, hd]),
-        value: this.tensor(value, [kvH, n, hd]),
+        query: this.tensor(query, [kvH, r * G, hd]),
+        key: this.tensor(key, [kvH, r, hd]),
+        value: this.tensor(value, [kvH, r, hd]),
       });
-      const context = buffer('context', n * qkvWidth.query);
+      // Keys and values of all n rows: this run's, or the cached prefix's followed by the tail's.
+      const [allKeys, allValues] = cached
+        ? [
+            joinHeadRows(buffer(`prefixKey${l}`, kvH * p * hd), key, buffer('keyAll', n * qkvWidth.key), kvH, p, t, hd),
+            joinHeadRows(buffer(`prefixValue${l}`, kvH * p * hd), value, buffer('valueAll', n * qkvWidth.key), kvH, p, t, hd),
+          ]
+        : [key, value];
+      const context = buffer('context', r * qkvWidth.query);
       for (let kv = 0; kv < kvH; kv++) {
         for (const [s, e] of chunks) {
           await this.sessions.attention.run({
-            query: this.tensor(queryRows(query, kv, n, s, e), [G * (e - s), hd]),
-            key: this.tensor(keyRows(key, kv, n, e), [e, hd]),
-            value: this.tensor(keyRows(value, kv, n, e), [e, hd]),
+            query: this.tensor(queryRows(query, kv, r, s - first, e - first), [G * (e - s), hd]),
+            key: this.tensor(keyRows(allKeys, kv, n, e), [e, hd]),
+            value: this.tensor(keyRows(allValues, kv, n, e), [e, hd]),
             mask: masks.get(s)!,
-          }, { context: this.tensor(queryRows(context, kv, n, s, e), [G * (e - s), hd]) });
+          }, { context: this.tensor(queryRows(context, kv, r, s - first, e - first), [G * (e - s), hd]) });
         }
       }
-      const hMid = buffer('hMid', n * H);
+      const hMid = buffer('hMid', r * H);
       const outName = hName === 'h' ? 'h2' : 'h';
-      const hOut = buffer(outName, n * H);
-      await this.sessions.oMlp.run({ h: hAll, context: this.tensor(context, [kvH, n * G, hd]), ...mlpWeights }, {
-        h_mid: this.tensor(hMid, [n, H]),
-        h_out: this.tensor(hOut, [n, H]),
+      const hOut = buffer(outName, r * H);
+      await this.sessions.oMlp.run({ h: hAll, context: this.tensor(context, [kvH, r * G, hd]), ...mlpWeights }, {
+        h_mid: this.tensor(hMid, [r, H]),
+        h_out: this.tensor(hOut, [r, H]),
       });
-      buffer(`tailInput${l}`, t * H).set(h.subarray(p * H));
-      buffer(`tailMid${l}`, t * H).set(hMid.subarray(p * H));
-      copyHeadRows(key, n, buffer(`prefixKey${l}`, kvH * p * hd), p, kvH, hd);
-      copyHeadRows(value, n, buffer(`prefixValue${l}`, kvH * p * hd), p, kvH, hd);
+      buffer(`tailInput${l}`, t * H).set(h.subarray((p - first) * H));
+      buffer(`tailMid${l}`, t * H).set(hMid.subarray((p - first) * H));
+      if (!cached) {
+        copyHeadRows(key, n, buffer(`prefixKey${l}`, kvH * p * hd), p, kvH, hd);
+        copyHeadRows(value, n, buffer(`prefixValue${l}`, kvH * p * hd), p, kvH, hd);
+      }
       [hName, h] = [outName, hOut];
     }
+    if (p > 0) this.cachedPrefix = ids.slice(0, p);
 
     // The LM head on the target rows: log p and its gradient at the last layer's output.
     signal?.throwIfAborted();
@@ -317,7 +336,7 @@ export class LayeredAttribution {
     for (let k = 0; k < targets.rows.length; k += headRowsPerRun) {
       const rows = targets.rows.slice(k, k + headRowsPerRun);
       const hidden = buffer('targetHidden', rows.length * H);
-      rows.forEach((r, i) => hidden.set(h.subarray((p + r) * H, (p + r + 1) * H), i * H));
+      rows.forEach((row, i) => hidden.set(h.subarray((p - first + row) * H, (p - first + row + 1) * H), i * H));
       const out = await this.sessions.lmHead.run({
         hidden: this.tensor(hidden, [rows.length, H]),
         norm: this.tensor(this.weights.norm, [H]),

@@ -132,3 +132,33 @@ test('concurrent requests on one model give the same numbers as one at a time (t
     await model.dispose();
   }
 });
+
+test('a call with the previous call\'s prefix reuses its keys and values, and gets the same numbers', async () => {
+  const dir = join(root, 'prefix-cache');
+  writeRandomModel(dir, { ...base, arch: 'qwen3', headDim: 6, tie: true });
+  const options = { device: 'cpu' as const, cacheDir: join(root, 'cache'), dtype: 'float64' as const, threads: 1, layeredTuning: { forwardChunkRows: 3, headChunkRows: 2 } };
+  const shared = ids.slice(0, 10);
+  const a: AttributionRequest = { inputIds: [...shared, ...ids.slice(10)], prefixLength: 10, targetStart: 15, spans: [{ id: 'x', start: 10, end: 14 }] };
+  const b: AttributionRequest = { inputIds: [...shared, 7, 8, 9, 10, 11, 12, 13, 14], prefixLength: 10, targetStart: 13, spans: [{ id: 'x', start: 10, end: 12 }] };
+  const other: AttributionRequest = { ...b, inputIds: [5, ...b.inputIds.slice(1)] }; // another prefix: no reuse
+  const alone = async (request: AttributionRequest) => {
+    const m = await loadModel(dir, options);
+    try {
+      return await m.attribute(request);
+    } finally {
+      await m.dispose();
+    }
+  };
+  const model = await loadModel(dir, options);
+  try {
+    await model.attribute(a);
+    const reused = await model.attribute(b); // same prefix as a
+    const notReused = await model.attribute(other);
+    for (const [got, want] of [[reused, await alone(b)], [notReused, await alone(other)]] as const) {
+      assert.ok(close(got.logProb, want.logProb), `logProb ${got.logProb} vs ${want.logProb}`);
+      got.tokens.forEach((t, i) => assert.ok(close(t.l1, want.tokens[i].l1) && close(t.gradInput, want.tokens[i].gradInput), `token ${i}`));
+    }
+  } finally {
+    await model.dispose();
+  }
+});
