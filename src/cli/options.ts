@@ -24,7 +24,7 @@ export function positiveNumber(command: string, flag: string, value: string | un
 }
 
 /** The system file of `path` (a folder holding agentchord.yaml, or the file). */
-export function systemFileOf(path: string): string {
+function systemFileOf(path: string): string {
   const file = resolve(path);
   return existsSync(file) && statSync(file).isDirectory() ? join(file, SYSTEM_FILE_NAME) : file;
 }

@@ -24,7 +24,7 @@ export function formatProblem(problem: RequestProblem): string {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** A value for a message, abbreviated: a hostile request's 5 MB string or 100k-deep array is not echoed back. */
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (v === undefined) return 'missing';
   let text: string;
   try {
@@ -36,7 +36,7 @@ export function describe(v: unknown): string {
 }
 
 /** At most this many problems are listed; the rest are counted (a million bad ids are one mistake, not a million). */
-export const MAX_LISTED_PROBLEMS = 20;
+const MAX_LISTED_PROBLEMS = 20;
 
 /** The problems as lines for a message: the first MAX_LISTED_PROBLEMS, then how many more there are. */
 export function formatProblems(problems: RequestProblem[]): string[] {

@@ -35,7 +35,7 @@ export function maskValue(dtype: ComputeDtype): number {
   return dtype === 'float16' ? -65504 : -1e9;
 }
 
-export const STORAGE_DTYPE: Record<string, DType | undefined> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
+const STORAGE_DTYPE: Record<string, DType | undefined> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 
 /** The index entry of a weight, checked against the shape config.json implies and for a floating-point dtype. */
 export function checkedTensor(tensors: Map<string, TensorInfo>, name: string, shape: number[]): TensorInfo {
@@ -122,10 +122,37 @@ export function rope(g: Graph, x: Value, cos: Value, sin: Value, headDim: number
   return g.add(g.mul(x, g.unsqueeze(cos, [1])), g.mul(rotated, g.unsqueeze(sin, [1])));
 }
 
-function linear(g: Graph, w: Weights, x: Value, name: string, outDim: number, inDim: number, bias = false): Value {
-  const weight = w.get(`${name}.weight`, [outDim, inDim]);
-  const b = bias ? w.get(`${name}.bias`, [outDim]) : undefined;
-  return g.gemm(x, weight, b, { transB: true });
+/** A weight's Hugging Face name and the shape config.json implies. */
+export type TensorSpec = [name: string, shape: number[]];
+
+/**
+ * The weights of decoder layer l, by role, as the model folder names them: one table for every reader (the graphs
+ * here, ../runtime/layeredAttribution.ts). Biases and q/k norms only where the configuration has them.
+ */
+export function layerTensors(c: ModelConfig, l: number) {
+  const p = `model.layers.${l}`;
+  const [H, hd, q, kv, I] = [c.hiddenSize, c.headDim, c.numHeads * c.headDim, c.numKvHeads * c.headDim, c.intermediateSize];
+  const spec = (name: string, shape: number[]): TensorSpec => [`${p}.${name}`, shape];
+  return {
+    ln1: spec('input_layernorm.weight', [H]),
+    wq: spec('self_attn.q_proj.weight', [q, H]),
+    wk: spec('self_attn.k_proj.weight', [kv, H]),
+    wv: spec('self_attn.v_proj.weight', [kv, H]),
+    wo: spec('self_attn.o_proj.weight', [H, q]),
+    ln2: spec('post_attention_layernorm.weight', [H]),
+    gate: spec('mlp.gate_proj.weight', [I, H]),
+    up: spec('mlp.up_proj.weight', [I, H]),
+    down: spec('mlp.down_proj.weight', [H, I]),
+    bq: c.attentionBias ? spec('self_attn.q_proj.bias', [q]) : undefined,
+    bk: c.attentionBias ? spec('self_attn.k_proj.bias', [kv]) : undefined,
+    bv: c.attentionBias ? spec('self_attn.v_proj.bias', [kv]) : undefined,
+    qNorm: c.qkNorm ? spec('self_attn.q_norm.weight', [hd]) : undefined,
+    kNorm: c.qkNorm ? spec('self_attn.k_norm.weight', [hd]) : undefined,
+  };
+}
+
+function linear(g: Graph, w: Weights, x: Value, weight: TensorSpec, bias?: TensorSpec): Value {
+  return g.gemm(x, w.get(...weight), bias && w.get(...bias), { transB: true });
 }
 
 /** Rows of x (float16 rows are gathered in float32: ORT has no float16 ScatterND-add, which the gather's gradient uses). */
@@ -159,22 +186,22 @@ function decoder(
 ): { hidden: Value; presents: Array<{ key: Value; value: Value }> } {
   const { g, w, past, cos, sin, mask } = inp;
   const c = spec.config;
-  const [H, hd, nH, kvH] = [c.hiddenSize, c.headDim, c.numHeads, c.numKvHeads];
+  const [hd, nH, kvH] = [c.headDim, c.numHeads, c.numKvHeads];
   const groups = nH / kvH;
   const presents: Array<{ key: Value; value: Value }> = [];
   let h = x;
   for (let l = 0; l < c.numLayers; l++) {
-    const p = `model.layers.${l}`;
+    const t = layerTensors(c, l);
     const rows = l === c.numLayers - 1 ? outputRows : undefined; // the query rows: all T, or R in the last layer
     const queryDim = rows ? 'R' : 'T';
-    const normed = rmsNorm(g, h, w.get(`${p}.input_layernorm.weight`, [H]), c.rmsNormEps);
+    const normed = rmsNorm(g, h, w.get(...t.ln1), c.rmsNormEps);
     const queryIn = rows ? gatherRows(g, normed, rows) : normed;
-    let q = g.reshape(linear(g, w, queryIn, `${p}.self_attn.q_proj`, nH * hd, H, c.attentionBias), [-1, nH, hd], [queryDim, nH, hd]);
-    let k = g.reshape(linear(g, w, normed, `${p}.self_attn.k_proj`, kvH * hd, H, c.attentionBias), [-1, kvH, hd], ['T', kvH, hd]);
-    const v = g.reshape(linear(g, w, normed, `${p}.self_attn.v_proj`, kvH * hd, H, c.attentionBias), [-1, kvH, hd], ['T', kvH, hd]);
-    if (c.qkNorm) {
-      q = rmsNorm(g, q, w.get(`${p}.self_attn.q_norm.weight`, [hd]), c.rmsNormEps);
-      k = rmsNorm(g, k, w.get(`${p}.self_attn.k_norm.weight`, [hd]), c.rmsNormEps);
+    let q = g.reshape(linear(g, w, queryIn, t.wq, t.bq), [-1, nH, hd], [queryDim, nH, hd]);
+    let k = g.reshape(linear(g, w, normed, t.wk, t.bk), [-1, kvH, hd], ['T', kvH, hd]);
+    const v = g.reshape(linear(g, w, normed, t.wv, t.bv), [-1, kvH, hd], ['T', kvH, hd]);
+    if (t.qNorm && t.kNorm) {
+      q = rmsNorm(g, q, w.get(...t.qNorm), c.rmsNormEps);
+      k = rmsNorm(g, k, w.get(...t.kNorm), c.rmsNormEps);
     }
     q = rows ? rope(g, q, g.gather(cos, rows, 0), g.gather(sin, rows, 0), hd) : rope(g, q, cos, sin, hd);
     k = rope(g, k, cos, sin, hd);
@@ -203,13 +230,13 @@ function decoder(
     const probs = g.softmax(g.add(scores, rows ? maskRows(inp, rows, groups) : mask), -1);
     const context = g.matmul(probs, value); // [kvH, G*Q, hd]
     const merged = g.reshape(g.transpose(g.reshape(context, [kvH, groups, -1, hd], [kvH, groups, queryDim, hd]), [2, 0, 1, 3]), [-1, nH * hd], [queryDim, nH * hd]);
-    h = g.add(rows ? gatherRows(g, h, rows) : h, linear(g, w, merged, `${p}.self_attn.o_proj`, H, nH * hd));
+    h = g.add(rows ? gatherRows(g, h, rows) : h, linear(g, w, merged, t.wo));
 
-    const normed2 = rmsNorm(g, h, w.get(`${p}.post_attention_layernorm.weight`, [H]), c.rmsNormEps);
-    const gate = linear(g, w, normed2, `${p}.mlp.gate_proj`, c.intermediateSize, H);
-    const up = linear(g, w, normed2, `${p}.mlp.up_proj`, c.intermediateSize, H);
+    const normed2 = rmsNorm(g, h, w.get(...t.ln2), c.rmsNormEps);
+    const gate = linear(g, w, normed2, t.gate);
+    const up = linear(g, w, normed2, t.up);
     const act = g.mul(g.mul(gate, g.sigmoid(gate)), up); // SiLU(gate) * up
-    h = g.add(h, linear(g, w, act, `${p}.mlp.down_proj`, H, c.intermediateSize));
+    h = g.add(h, linear(g, w, act, t.down));
   }
   return { hidden: h, presents };
 }

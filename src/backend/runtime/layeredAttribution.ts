@@ -30,7 +30,7 @@ import {
 } from '../model/layerGraphs';
 import { ropeTables } from '../model/rope';
 import { readTensor, readTensorF64, type TensorInfo } from '../model/safetensors';
-import { checkedTensor } from '../model/transformer';
+import { checkedTensor, layerTensors, type TensorSpec } from '../model/transformer';
 import { targetRows } from './attribute';
 import { tokenMajorMask } from './feeds';
 
@@ -44,7 +44,7 @@ export interface LayeredTuning {
   headChunkRows: number;
 }
 
-export const DEFAULT_TUNING: LayeredTuning = { forwardChunkRows: 256, headChunkRows: 64 };
+const DEFAULT_TUNING: LayeredTuning = { forwardChunkRows: 256, headChunkRows: 64 };
 
 interface LayerWeights {
   ln1: FloatArray;
@@ -93,31 +93,16 @@ function readWeights(dir: string, config: ModelConfig, tensors: Map<string, Tens
     const info = checkedTensor(tensors, name, shape);
     return dtype === 'float64' ? readTensorF64(dir, info) : readTensor(dir, info);
   };
-  const [H, hd] = [c.hiddenSize, c.headDim];
+  const H = c.hiddenSize;
   const embed = read('model.embed_tokens.weight', [c.vocabSize, H]);
   const layers = Array.from({ length: c.numLayers }, (_, l): LayerWeights => {
-    const p = `model.layers.${l}`;
-    const weights: LayerWeights = {
-      ln1: read(`${p}.input_layernorm.weight`, [H]),
-      wq: read(`${p}.self_attn.q_proj.weight`, [c.numHeads * hd, H]),
-      wk: read(`${p}.self_attn.k_proj.weight`, [c.numKvHeads * hd, H]),
-      wv: read(`${p}.self_attn.v_proj.weight`, [c.numKvHeads * hd, H]),
-      wo: read(`${p}.self_attn.o_proj.weight`, [H, c.numHeads * hd]),
-      ln2: read(`${p}.post_attention_layernorm.weight`, [H]),
-      gate: read(`${p}.mlp.gate_proj.weight`, [c.intermediateSize, H]),
-      up: read(`${p}.mlp.up_proj.weight`, [c.intermediateSize, H]),
-      down: read(`${p}.mlp.down_proj.weight`, [H, c.intermediateSize]),
+    const t = layerTensors(c, l);
+    const optional = (spec: TensorSpec | undefined) => (spec ? read(...spec) : undefined);
+    return {
+      ln1: read(...t.ln1), wq: read(...t.wq), wk: read(...t.wk), wv: read(...t.wv), wo: read(...t.wo),
+      ln2: read(...t.ln2), gate: read(...t.gate), up: read(...t.up), down: read(...t.down),
+      bq: optional(t.bq), bk: optional(t.bk), bv: optional(t.bv), qNorm: optional(t.qNorm), kNorm: optional(t.kNorm),
     };
-    if (c.attentionBias) {
-      weights.bq = read(`${p}.self_attn.q_proj.bias`, [c.numHeads * hd]);
-      weights.bk = read(`${p}.self_attn.k_proj.bias`, [c.numKvHeads * hd]);
-      weights.bv = read(`${p}.self_attn.v_proj.bias`, [c.numKvHeads * hd]);
-    }
-    if (c.qkNorm) {
-      weights.qNorm = read(`${p}.self_attn.q_norm.weight`, [hd]);
-      weights.kNorm = read(`${p}.self_attn.k_norm.weight`, [hd]);
-    }
-    return weights;
   });
   const norm = read('model.norm.weight', [H]);
   const head = c.tieWordEmbeddings ? embed : read('lm_head.weight', [c.vocabSize, H]);

@@ -166,17 +166,13 @@ class OrtModel implements LoadedModel {
   async attribute(request: AttributionRequest, signal?: AbortSignal): Promise<AttributionResult> {
     validateAttributionRequest(request, this.config.vocabSize, this.config.maxPositions);
     signal?.throwIfAborted();
-    const { logProb, l1, gradInput, l2 } = this.layered ? await this.attributeLayered(this.layered, request, signal) : await this.attributeWhole(request, signal);
+    const { logProb, l1, gradInput, l2 } = this.layered ? await (await this.layered.get()).attribute(request, signal) : await this.attributeWhole(request, signal);
     signal?.throwIfAborted();
     // NaN or Inf (weights that overflow, a broken checkpoint) must not pass as numbers (JSON would print null).
     const bad = !Number.isFinite(logProb) ? `logProb is ${logProb}` : firstNonFinite(l1, 'L1') ?? firstNonFinite(gradInput, 'gradient·input');
     if (bad) throw new NonFiniteResultError(`attribution produced a non-finite result (${bad}) for a ${request.inputIds.length}-token request: the model's numbers overflow or its weights are damaged`);
     const tokens: TokenSaliencyWithL2[] = Array.from(l1, (v, i) => (this.saliencyL2 && l2 ? { l1: v, gradInput: gradInput[i], l2: l2[i] } : { l1: v, gradInput: gradInput[i] }));
     return { logProb, tokens, connections: spanConnections(request, tokens) };
-  }
-
-  private async attributeLayered(layered: Lazy<LayeredAttribution>, request: AttributionRequest, signal?: AbortSignal) {
-    return (await layered.get()).attribute(request, signal);
   }
 
   /** The float16 path: the prefix through the forward graph, then the whole-model gradient graph on the tail. */

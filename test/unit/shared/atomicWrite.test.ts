@@ -1,4 +1,4 @@
-// Tests of src/core/util/atomicWrite.ts (kept with the llm tests: the cache is its first user).
+// Tests of src/shared/atomicWrite.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync, appendFileSync } from 'node:fs';

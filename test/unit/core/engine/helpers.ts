@@ -4,6 +4,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunFolder } from '../../../../src/core/engine/runFolder';
+import type { RunManifest } from '../../../../src/core/engine/types';
 import { loadSystemFile, type SystemConfig } from '../../../../src/core/system';
 import type { RecordedRequest } from '../../../support/openaiTestServer';
 import { repoPath } from '../../repo';
@@ -23,6 +24,18 @@ export function fixtureSystem(name: string, baseUrl: string): FixtureSystem {
   const { system, problems } = loadSystemFile(file);
   assert.ok(system, `fixture ${name} must load: ${JSON.stringify(problems)}`);
   return { system, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The manifest of a one-sample run folder in `workspace`, nothing spent yet (tests of the run folder itself). */
+export function bareManifest(workspace: string, kind: 'run' | 'optimize', status: RunManifest['status'] = 'running'): Omit<RunManifest, 'id' | 'createdAt'> {
+  return {
+    systemFile: join(workspace, 'agentchord.yaml'),
+    kind,
+    status,
+    dataset: { split: 'train', file: 'data/train.jsonl', samples: 1 },
+    attribution: { strategy: 'mean_l1_norm', topK: 1, surrogate: false },
+    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
+  };
 }
 
 export function newRun(system: SystemConfig, samples: number): RunFolder {

@@ -9,19 +9,13 @@ import { RunFolder, manifestAttribution, runsDirFor } from '../../../../src/core
 import type { SystemConfig } from '../../../../src/core/system/types';
 import { RUN_FILES, type Proposal, type SampleOutcome } from '../../../../src/core/engine/types';
 import { appendBlocks, renderBlocks, taskBlock, agentBlock, toolBlock, attributedOutput } from '../../../../src/core/engine/blocks';
+import { bareManifest } from './helpers';
 
 describe('RunFolder', () => {
   test('create, append, write and read back; a torn last line is skipped', () => {
     const workspace = mkdtempSync(join(tmpdir(), 'agentchord-runfolder-'));
     try {
-      const folder = RunFolder.create(workspace, {
-        systemFile: join(workspace, 'agentchord.yaml'),
-        kind: 'optimize',
-        status: 'running',
-        dataset: { split: 'train', file: 'data/train.jsonl', samples: 1 },
-        attribution: { strategy: 'mean_l1_norm', topK: 1, surrogate: false },
-        usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-      });
+      const folder = RunFolder.create(workspace, bareManifest(workspace, 'optimize'));
       assert.equal(folder.dir, join(runsDirFor(workspace), folder.id));
       const sample: SampleOutcome = { sampleId: 's1', split: 'train', output: 'x', metrics: { em: 0 }, score: 0, loss: 'wrong' };
       folder.appendSample(sample);
@@ -51,14 +45,7 @@ describe('RunFolder on a full disk', () => {
   test('ENOSPC names the file that could not be written, and leaves no temp file', () => {
     const workspace = mkdtempSync(join(tmpdir(), 'agentchord-runfolder-full-'));
     try {
-      const folder = RunFolder.create(workspace, {
-        systemFile: join(workspace, 'agentchord.yaml'),
-        kind: 'run',
-        status: 'running',
-        dataset: { split: 'train', file: 'data/train.jsonl', samples: 1 },
-        attribution: { strategy: 'mean_l1_norm', topK: 1, surrogate: false },
-        usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-      });
+      const folder = RunFolder.create(workspace, bareManifest(workspace, 'run'));
       const full = mock.method(fs, 'writeSync', () => {
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       });

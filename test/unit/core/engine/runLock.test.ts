@@ -8,17 +8,11 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunFolder, RunLockedError } from '../../../../src/core/engine/runFolder';
 import { RUN_FILES } from '../../../../src/core/engine/types';
+import { bareManifest } from './helpers';
 
 function newFolder(): { workspace: string; folder: RunFolder } {
   const workspace = mkdtempSync(join(tmpdir(), 'agentchord-runlock-'));
-  const folder = RunFolder.create(workspace, {
-    systemFile: join(workspace, 'agentchord.yaml'),
-    kind: 'optimize',
-    status: 'running',
-    dataset: { split: 'train', file: 'data/train.jsonl', samples: 1 },
-    attribution: { strategy: 'mean_l1_norm', topK: 1, surrogate: false },
-    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-  });
+  const folder = RunFolder.create(workspace, bareManifest(workspace, 'optimize'));
   return { workspace, folder };
 }
 

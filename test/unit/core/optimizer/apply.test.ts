@@ -7,6 +7,7 @@ import { RunFolder } from '../../../../src/core/engine/runFolder';
 import type { Proposal } from '../../../../src/core/engine/types';
 import { applyChanges, planApply, refusedChanges } from '../../../../src/core/optimizer/apply';
 import { runApply } from '../../../../src/cli/commands/apply';
+import { bareManifest } from '../engine/helpers';
 
 const A0 = 'Report about {{task.a}}.\n';
 const A1 = 'Report about {{task.a}}.\nName every animal.\n';
@@ -41,14 +42,7 @@ function runWithProposals(make: (f: Files) => ProposalSpec[], fixedOptimize = tr
   writeFileSync(files.s, S0);
   writeFileSync(files.f, F0);
   writeFileSync(join(dir, 'agentchord.yaml'), SYSTEM(fixedOptimize));
-  const folder = RunFolder.create(dir, {
-    systemFile: join(dir, 'agentchord.yaml'),
-    kind: 'optimize',
-    status: 'completed',
-    dataset: { split: 'train', file: 'x', samples: 1 },
-    attribution: { strategy: 'mean_l1_norm', topK: 1, surrogate: false },
-    usage: { calls: 0, promptTokens: 0, completionTokens: 0, costUsd: 0 },
-  });
+  const folder = RunFolder.create(dir, bareManifest(dir, 'optimize', 'completed'));
   for (const p of make(files)) folder.writeProposal({ runId: folder.id, optimizer: 'warnings', reasoning: 'r', trajectories: [], ...p });
   return { run: folder.dir, dir, ...files };
 }

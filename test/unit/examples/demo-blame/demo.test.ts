@@ -5,30 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeAttributor } from '../../../../src/core/engine/attribution';
-import { inProcessModels } from '../../../../src/backend/inProcess';
-import { optimize } from '../../../../src/core/engine/loop';
-import { makeModelResolver } from '../../../../src/core/engine/models';
+import { readFileSync } from 'node:fs';
 import { renderHtmlReport, summarizeRun } from '../../../../src/core/report';
-import { loadSystemFile } from '../../../../src/core/system';
-import { repoPath } from '../../repo';
+import { optimizeExample } from '../optimizeExample';
 
 test('demo-blame: the backward pass blames the planted agent, and only its prompt gets a proposal', { timeout: 120_000 }, async () => {
-  const { system, problems } = loadSystemFile(repoPath('examples', 'demo-blame', 'agentchord.yaml'));
-  assert.ok(system, problems.map((p) => p.message).join('\n'));
-  const promptsBefore = system.agents.map((a) => readFileSync(a.promptFile, 'utf8'));
-  const workspace = mkdtempSync(join(tmpdir(), 'agentchord-demo-blame-'));
-  const backend = inProcessModels({ cacheDir: join(workspace, 'graphs') });
+  const { system, promptsBefore, result, cleanup } = await optimizeExample('demo-blame');
   try {
-    const result = await optimize({
-      system,
-      workspaceDir: workspace,
-      models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, localModels: backend }),
-      attributor: makeAttributor(system, backend),
-    });
     assert.equal(result.status, 'completed');
     const run = result.folder.read();
     assert.equal(run.calls.length, 8, '4 agents x 2 samples');
@@ -65,7 +48,6 @@ test('demo-blame: the backward pass blames the planted agent, and only its promp
     assert.match(html, /<svg /);
     assert.match(html, /checker/);
   } finally {
-    await backend.dispose();
-    rmSync(workspace, { recursive: true, force: true });
+    await cleanup();
   }
 });

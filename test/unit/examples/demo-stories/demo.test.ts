@@ -4,33 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { makeAttributor } from '../../../../src/core/engine/attribution';
-import { inProcessModels } from '../../../../src/backend/inProcess';
-import { optimize } from '../../../../src/core/engine/loop';
-import { makeModelResolver } from '../../../../src/core/engine/models';
+import { readFileSync } from 'node:fs';
 import { renderHtmlReport, summarizeRun } from '../../../../src/core/report';
-import { loadSystemFile } from '../../../../src/core/system';
-import { repoPath } from '../../repo';
+import { optimizeExample } from '../optimizeExample';
 
 test('demo-stories runs end to end offline on stories260k', { timeout: 120_000 }, async () => {
-  const { system, problems } = loadSystemFile(repoPath('examples', 'demo-stories', 'agentchord.yaml'));
-  assert.ok(system, problems.map((p) => p.message).join('\n'));
-  const promptsBefore = system.agents.map((a) => readFileSync(a.promptFile, 'utf8'));
-  const workspace = mkdtempSync(join(tmpdir(), 'agentchord-demo-'));
-  const backend = inProcessModels({ cacheDir: join(workspace, 'graphs') });
+  const { system, promptsBefore, result, cleanup } = await optimizeExample('demo-stories', { steps: 1, batchSize: 2, acceptanceTest: false });
   try {
-    const result = await optimize({
-      system,
-      workspaceDir: workspace,
-      models: makeModelResolver(system, { apiKey: () => undefined, cacheDir: false, localModels: backend }),
-      attributor: makeAttributor(system, backend),
-      steps: 1,
-      batchSize: 2,
-      acceptanceTest: false,
-    });
     assert.equal(result.status, 'completed');
     const run = result.folder.read();
     assert.equal(run.calls.length, 6, '3 agents x 2 samples');
@@ -60,6 +40,6 @@ test('demo-stories runs end to end offline on stories260k', { timeout: 120_000 }
     assert.match(html, /class="tok"/);
     assert.doesNotMatch(html, /https?:\/\//);
   } finally {
-    await backend.dispose();
+    await cleanup();
   }
 });
