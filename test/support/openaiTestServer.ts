@@ -5,6 +5,8 @@
  * answer, a dropped connection or malformed JSON; when the client asks for `stream: true` the same text or tool
  * calls are sent as server-sent events (content and tool-call argument deltas, usage, `[DONE]`).
  * Every request is recorded so tests can assert on what was sent (and on what was not).
+ * POST /v1/responses (the Responses API, non-streaming only) is answered from the same script and counter: a text
+ * reply becomes an output message, tool calls become function_call items.
  *
  *   const server = await OpenAITestServer.start({ replies: [reply.text('hello')] });
  *   ... new OpenAIProvider({ baseUrl: server.baseUrl, model: 'test-model' }) ...
@@ -129,6 +131,11 @@ export class OpenAITestServer {
     return this.requests.filter((r) => r.method === 'POST' && r.path === '/v1/chat/completions');
   }
 
+  /** Requests to POST /v1/responses only. */
+  get responsesRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'POST' && r.path === '/v1/responses');
+  }
+
   enqueue(...replies: ScriptedReply[]): void {
     this.queue.push(...replies);
   }
@@ -166,7 +173,11 @@ export class OpenAITestServer {
     if (req.method === 'GET' && path === '/v1/models') {
       return sendJson(res, 200, { object: 'list', data: (this.options.models ?? ['test-model']).map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) });
     }
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') {
+    const responsesApi = req.method === 'POST' && path === '/v1/responses';
+    if (responsesApi && (body as { stream?: unknown } | undefined)?.stream === true) {
+      return sendJson(res, 400, { error: { message: 'openaiTestServer: streaming is not supported for /v1/responses', type: 'invalid_request_error' } });
+    }
+    if (!responsesApi && (req.method !== 'POST' || path !== '/v1/chat/completions')) {
       return sendJson(res, 404, { error: { message: `openaiTestServer: no route ${req.method} ${path}`, type: 'invalid_request_error' } });
     }
     const index = this.completionCount++;
@@ -198,6 +209,10 @@ export class OpenAITestServer {
         const message = toAssistantMessage(scripted, index);
         const finishReason = scripted.finishReason ?? (message.tool_calls ? 'tool_calls' : 'stop');
         const model = scripted.model ?? String(request.body?.model ?? 'test-model');
+        if (request.path === '/v1/responses') {
+          const usage = scripted.usage ?? estimateUsage({ messages: [request.body?.instructions ?? null, request.body?.input ?? null] }, message);
+          return sendJson(res, 200, toResponsesBody(message, request.body, { model, usage, index }));
+        }
         const usage = scripted.usage ?? estimateUsage(request.body, message);
         if (request.body?.stream === true) {
           return streamAnswer(res, scripted, message, { model, finishReason, usage, index, includeUsage: request.body?.stream_options?.include_usage === true });
@@ -237,6 +252,47 @@ function toAssistantMessage(scripted: Extract<ScriptedReply, { type: 'text' | 't
       type: 'function',
       function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) },
     })),
+  };
+}
+
+/** The Responses API answer for a scripted message: an output message for the text, a function_call item per tool call. */
+function toResponsesBody(
+  message: WireAssistantMessage,
+  body: any, // eslint-disable-line @typescript-eslint/no-explicit-any
+  meta: { model: string; usage: { prompt_tokens: number; completion_tokens: number }; index: number },
+): Record<string, unknown> {
+  const n = meta.index + 1;
+  const output: Record<string, unknown>[] = [];
+  if (message.content !== null) {
+    output.push({ type: 'message', id: `msg_test_${n}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: message.content, annotations: [], logprobs: [] }] });
+  }
+  (message.tool_calls ?? []).forEach((call, i) => {
+    output.push({ type: 'function_call', id: `fc_test_${n}_${i + 1}`, call_id: call.id, name: call.function.name, arguments: call.function.arguments, status: 'completed' });
+  });
+  return {
+    id: `resp_test_${n}`,
+    object: 'response',
+    created_at: Math.floor(Date.now() / 1000),
+    status: 'completed',
+    error: null,
+    incomplete_details: null,
+    instructions: body?.instructions ?? null,
+    model: meta.model,
+    output,
+    parallel_tool_calls: true,
+    tool_choice: body?.tool_choice ?? 'auto',
+    tools: body?.tools ?? [],
+    temperature: body?.temperature ?? null,
+    top_p: body?.top_p ?? null,
+    metadata: {},
+    text: { format: { type: 'text' } },
+    usage: {
+      input_tokens: meta.usage.prompt_tokens,
+      input_tokens_details: { cached_tokens: 0 },
+      output_tokens: meta.usage.completion_tokens,
+      output_tokens_details: { reasoning_tokens: 0 },
+      total_tokens: meta.usage.prompt_tokens + meta.usage.completion_tokens,
+    },
   };
 }
 
