@@ -7,6 +7,8 @@ import { evalCommand } from './eval';
 import { optimizeCommand } from './optimize';
 import { applyCommand } from './apply';
 import { reportCommand } from './report';
+import { importCommand } from './import';
+import { blameCommand } from './blame';
 
 /** In the order `agentchord --help` lists them. */
-export const commands: Command[] = [validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand];
+export const commands: Command[] = [validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand];

@@ -33,8 +33,11 @@ export const STRATEGY_FIELD: Record<AttributionStrategy, keyof SpanConnection> =
   max_grad_input: 'maxGradInput',
 };
 
+/** What the helpers below read of a system: its attribution model (by name) and strategy. */
+export type AttributionSettings = { attribution: { model?: string; strategy: AttributionStrategy } };
+
 /** A call with a single block needs no gradient: that block gets weight 1 (as in the paper). Also without a model. */
-export function singleBlockAttribution(call: AgentCall, system: SystemConfig): CallAttribution | undefined {
+export function singleBlockAttribution(call: AgentCall, system: AttributionSettings): CallAttribution | undefined {
   if (call.blocks.length !== 1) return undefined;
   const model = system.attribution.model;
   return {
@@ -48,7 +51,7 @@ export function singleBlockAttribution(call: AgentCall, system: SystemConfig): C
 }
 
 /** No weights, and why. Never invented numbers. */
-export function unavailableAttribution(call: AgentCall, system: SystemConfig, reason: string): CallAttribution {
+export function unavailableAttribution(call: AgentCall, system: AttributionSettings, reason: string): CallAttribution {
   const model = system.attribution.model;
   return {
     callId: call.id,
@@ -76,9 +79,25 @@ export function makeAttributor(system: SystemConfig, models: LocalModels | undef
   return new GradientAttributor(system, name, config, models);
 }
 
+/**
+ * The attributor of one local model folder, without a system file (imported runs: `agentchord blame`). `name` is what
+ * the run records as the attribution model; every call is a surrogate unless its recorded model has that name.
+ */
+export function makeModelAttributor(
+  model: { name: string; path: string; device?: LocalModelConfig['device'] },
+  strategy: AttributionStrategy,
+  models: LocalModels,
+): Attributor {
+  const config: LocalModelConfig = { kind: 'local', name: model.name, path: model.path, device: model.device ?? 'auto', parameters: {}, range: NO_RANGE };
+  return new GradientAttributor({ attribution: { model: model.name, strategy } }, model.name, config, models);
+}
+
+/** Not from a system file: no place in one. */
+const NO_RANGE: LocalModelConfig['range'] = { line: 0, column: 0, endLine: 0, endColumn: 0 };
+
 class GradientAttributor implements Attributor {
   constructor(
-    private readonly system: SystemConfig,
+    private readonly system: AttributionSettings,
     private readonly modelName: string,
     private readonly config: LocalModelConfig,
     private readonly backend: LocalModels,

@@ -92,6 +92,8 @@ export interface AgentCall {
   cached: boolean;
   startedAt: string;
   durationMs: number;
+  /** Imported calls (agentchord import): the recorded span this call was read from. */
+  source?: { traceId: string; spanId: string; spanName: string; convention: string };
 }
 
 export interface CallAttribution {
@@ -205,6 +207,22 @@ export interface RunManifest {
   /** Models used without a known price (their cost counts as 0). */
   unpricedModels?: string[];
   error?: string;
+  /** A run read from recorded traces (agentchord import) rather than run by the engine. */
+  imported?: ImportProvenance;
+  /** The last `agentchord blame` of this run: when, whose verdicts, whether gradients were computed. */
+  blame?: { at: string; verdicts: string; attributed: boolean; modelPath?: string };
+}
+
+/** Where an imported run came from: each source file with its SHA-256, so a report can say which export it read. */
+export interface ImportProvenance {
+  importedAt: string;
+  sources: Array<{ file: string; sha256: string; bytes: number; format: string }>;
+  traces: number;
+  spans: number;
+  /** Not fatal, worth knowing (a missing parent span, a trace without LLM calls, ...). */
+  warnings: string[];
+  /** The mapping file used, if any. */
+  mapping?: string;
 }
 
 export interface Checkpoint {

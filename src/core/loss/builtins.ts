@@ -7,7 +7,7 @@ import { LossError, type LossInput, type LossResult } from './types';
 
 export type Normalization = 'none' | 'trim' | 'lower' | 'alnum';
 export const NORMALIZATIONS: readonly Normalization[] = ['none', 'trim', 'lower', 'alnum'];
-export const BUILTIN_METRICS = ['exact_match', 'contains', 'json_field_match'] as const;
+export const BUILTIN_METRICS = ['exact_match', 'contains', 'json_field_match', 'recorded'] as const;
 export type BuiltinMetric = (typeof BUILTIN_METRICS)[number];
 
 export interface BuiltinOptions {
@@ -17,6 +17,8 @@ export interface BuiltinOptions {
   normalize: Normalization;
   /** json_field_match: the fields to compare (default: every field of the reference object). */
   fields?: string[];
+  /** recorded: the sample field holding {score, loss} (default `verdict`). */
+  verdict?: string;
 }
 
 /** Reads `options` of a builtin loss; `where` names it in errors (e.g. `agentchord.yaml: loss.options`). */
@@ -31,7 +33,9 @@ export function readBuiltinOptions(options: Record<string, unknown>, where: stri
   if (fields !== undefined && !(Array.isArray(fields) && fields.every((f) => typeof f === 'string'))) {
     throw new LossError(`${where}.fields must be a list of field names`);
   }
-  return { reference, normalize: normalize as Normalization, ...(fields ? { fields: fields as string[] } : {}) };
+  const verdict = options.verdict;
+  if (verdict !== undefined && (typeof verdict !== 'string' || !verdict)) throw new LossError(`${where}.verdict must be a field name (a string)`);
+  return { reference, normalize: normalize as Normalization, ...(fields ? { fields: fields as string[] } : {}), ...(verdict ? { verdict } : {}) };
 }
 
 export function normalizeText(text: string, mode: Normalization): string {
@@ -51,6 +55,7 @@ export function normalizeText(text: string, mode: Normalization): string {
 }
 
 export function runBuiltinMetric(metric: BuiltinMetric, input: LossInput, options: BuiltinOptions): LossResult {
+  if (metric === 'recorded') return recordedVerdict(input, options.verdict ?? 'verdict');
   const reference = referenceOf(input, options.reference);
   switch (metric) {
     case 'exact_match':
@@ -60,6 +65,21 @@ export function runBuiltinMetric(metric: BuiltinMetric, input: LossInput, option
     case 'json_field_match':
       return jsonFieldMatch(input.output, reference, options);
   }
+}
+
+/**
+ * A verdict recorded with the sample (`{"verdict": {"score": 0.0, "loss": "what went wrong"}}`), e.g. by
+ * `agentchord import --scaffold --loss`: the output is not judged again (it was replayed from a trace).
+ */
+function recordedVerdict(input: LossInput, field: string): LossResult {
+  const v = input.sample.fields[field] as { score?: unknown; loss?: unknown } | undefined;
+  if (!v || typeof v !== 'object' || typeof v.score !== 'number' || !Number.isFinite(v.score)) {
+    throw new LossError(
+      `sample ${input.sample.id}: loss "recorded" needs the field "${field}": {"score": <0..1>, "loss": "<what went wrong>"} (add it to the data, or import with --loss <verdicts>)`,
+    );
+  }
+  const loss = typeof v.loss === 'string' ? v.loss : '';
+  return { metrics: { recorded: v.score }, score: v.score, loss: v.score >= 1 ? '' : loss || `The recorded verdict scored the output ${v.score}.`, lossFields: { feedback: loss } };
 }
 
 function referenceOf(input: LossInput, field: string): unknown {
