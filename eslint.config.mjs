@@ -25,6 +25,7 @@ export default tseslint.config(
   layer(['src/backend/**/*.ts'], ['../core/**', '../../core/**', '../../../core/**', '**/cli/**', '**/extension/**'],
     'src/backend must not import src/core, the CLI or the extension: what both need lives in src/protocol or src/shared.'),
   layer(['src/cli/**/*.ts', 'src/evals/**/*.ts'], ['**/extension/**'], 'the CLI and the evals must not import the extension.'),
+  layer(['src/api/**/*.ts'], ['**/cli/**', '**/extension/**'], 'the library API sits beside the CLI: it imports neither the CLI nor the extension.'),
   // The extension's logic that needs no VS Code host (view models, layout, token alignment, hunks): unit-tested as is.
   {
     files: ['src/extension/pure/*/*.ts'],

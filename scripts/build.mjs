@@ -53,6 +53,8 @@ const lazyElk = {
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', plugins: [lazyElk] },
   { ...nodeCommon, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist', plugins: [lazyElk] },
+  // The library API (package.json exports "./api"); its type declarations: npm run build:types.
+  { ...nodeCommon, entryPoints: { api: 'src/api/index.ts' }, outdir: 'dist', plugins: [lazyElk] },
   { ...nodeCommon, entryPoints: { elk: 'node_modules/elkjs/lib/elk.bundled.js' }, outdir: 'dist', sourcemap: false },
   { ...nodeCommon, entryPoints: { backend: 'src/backend/main.ts' }, outdir: 'dist' },
   {

@@ -142,10 +142,19 @@ function detectFormat(file: string): TraceFormat {
 
 // ---- OTLP/JSON
 
+/**
+ * A copy of `s` that does not keep the parser's input alive: V8 substrings point into the string they were cut from,
+ * so a span id kept from each read chunk would keep every chunk, i.e. the whole file. The cons-then-slice makes V8
+ * flatten the text into a string of its own.
+ */
+function fresh(s: string): string {
+  return (' ' + s).slice(1);
+}
+
 /** Hex ids stay (lowercased); base64 ids (protobuf JSON mapping) become hex; '' for none. */
 export function normalizeId(value: unknown): string {
   if (typeof value !== 'string' || value === '') return '';
-  if (/^[0-9a-fA-F]+$/.test(value) && (value.length === 16 || value.length === 32)) return value.toLowerCase();
+  if (/^[0-9a-fA-F]+$/.test(value) && (value.length === 16 || value.length === 32)) return fresh(value.toLowerCase());
   const bytes = Buffer.from(value, 'base64');
   return bytes.length === 8 || bytes.length === 16 ? bytes.toString('hex') : value;
 }
@@ -155,7 +164,7 @@ export function anyValue(value: unknown): AttributeValue {
   if (value === null || typeof value !== 'object') return (value ?? null) as AttributeValue;
   const v = value as Record<string, unknown>;
   const pick = (camel: string, snake: string) => (camel in v ? v[camel] : v[snake]);
-  if ('stringValue' in v || 'string_value' in v) return String(pick('stringValue', 'string_value'));
+  if ('stringValue' in v || 'string_value' in v) return fresh(String(pick('stringValue', 'string_value')));
   if ('boolValue' in v || 'bool_value' in v) return Boolean(pick('boolValue', 'bool_value'));
   if ('intValue' in v || 'int_value' in v) return Number(pick('intValue', 'int_value'));
   if ('doubleValue' in v || 'double_value' in v) return Number(pick('doubleValue', 'double_value'));
@@ -177,13 +186,20 @@ function attributesOf(list: unknown): Attributes {
   if (Array.isArray(list)) {
     for (const kv of list) {
       if (kv && typeof kv === 'object' && typeof (kv as { key?: unknown }).key === 'string') {
-        addAttribute(out, (kv as { key: string }).key, anyValue((kv as { value?: unknown }).value));
+        addAttribute(out, fresh((kv as { key: string }).key), anyValue((kv as { value?: unknown }).value));
       }
     }
   } else if (list && typeof list === 'object') {
-    for (const [key, value] of Object.entries(list as Record<string, unknown>)) addAttribute(out, key, value as AttributeValue);
+    for (const [key, value] of Object.entries(list as Record<string, unknown>)) addAttribute(out, fresh(key), freshValue(value as AttributeValue));
   }
   return out;
+}
+
+function freshValue(v: AttributeValue): AttributeValue {
+  if (typeof v === 'string') return fresh(v);
+  if (Array.isArray(v)) return v.map(freshValue);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [fresh(k), freshValue(x)]));
+  return v;
 }
 
 function addAttribute(out: Attributes, key: string, value: AttributeValue): void {
@@ -201,14 +217,14 @@ function otlpSpan(value: unknown, where: string): TraceSpan {
   const s = value as Record<string, unknown>;
   const spanId = normalizeId(field(s, 'spanId', 'span_id'));
   const traceId = normalizeId(field(s, 'traceId', 'trace_id'));
-  const name = typeof s.name === 'string' ? s.name : '';
+  const name = typeof s.name === 'string' ? fresh(s.name) : '';
   if (!spanId) throw new TraceError(`${where}: span "${name}" has no spanId`);
   if (!traceId) throw new TraceError(`${where}: span ${spanId} ("${name}") has no traceId`);
   const attributes = attributesOf(s.attributes);
   const events = Array.isArray(s.events)
     ? s.events.map((e) => {
         const ev = (e ?? {}) as Record<string, unknown>;
-        return { name: String(ev.name ?? ''), timeUnixNano: String(field(ev, 'timeUnixNano', 'time_unix_nano') ?? '0'), attributes: attributesOf(ev.attributes) };
+        return { name: fresh(String(ev.name ?? '')), timeUnixNano: fresh(String(field(ev, 'timeUnixNano', 'time_unix_nano') ?? '0')), attributes: attributesOf(ev.attributes) };
       })
     : [];
   return finish({
@@ -216,8 +232,8 @@ function otlpSpan(value: unknown, where: string): TraceSpan {
     spanId,
     parentSpanId: normalizeId(field(s, 'parentSpanId', 'parent_span_id')) || undefined,
     name,
-    startTimeUnixNano: String(field(s, 'startTimeUnixNano', 'start_time_unix_nano') ?? '0'),
-    endTimeUnixNano: String(field(s, 'endTimeUnixNano', 'end_time_unix_nano') ?? '0'),
+    startTimeUnixNano: fresh(String(field(s, 'startTimeUnixNano', 'start_time_unix_nano') ?? '0')),
+    endTimeUnixNano: fresh(String(field(s, 'endTimeUnixNano', 'end_time_unix_nano') ?? '0')),
     role: 'other',
     attributes,
     events,
@@ -236,7 +252,7 @@ function otlpLogRecord(value: unknown, where: string): LogEvent | undefined {
   const body = anyValue(r.body);
   addAttribute(attributes, 'body', body);
   void where;
-  return { spanId, event: { name: eventName, timeUnixNano: String(field(r, 'timeUnixNano', 'time_unix_nano') ?? '0'), attributes } };
+  return { spanId, event: { name: fresh(eventName), timeUnixNano: fresh(String(field(r, 'timeUnixNano', 'time_unix_nano') ?? '0')), attributes } };
 }
 
 /** Puts GenAI log records on their spans (they may come from another file of the same export). */
@@ -264,7 +280,7 @@ function openInferenceSpan(value: unknown, where: string): TraceSpan {
   const context = (s.context ?? {}) as Record<string, unknown>;
   const spanId = normalizeId(context.span_id ?? s.span_id);
   const traceId = normalizeId(context.trace_id ?? s.trace_id);
-  const name = typeof s.name === 'string' ? s.name : '';
+  const name = typeof s.name === 'string' ? fresh(s.name) : '';
   if (!spanId) throw new TraceError(`${where}: span "${name}" has no context.span_id`);
   if (!traceId) throw new TraceError(`${where}: span ${spanId} ("${name}") has no context.trace_id`);
   const attributes = attributesOf(s.attributes);

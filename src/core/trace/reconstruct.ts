@@ -165,7 +165,8 @@ class AgentNamer {
     const own = attributeName(span);
     const chosen =
       mapped(span.spanId) ?? mapped(enclosingName) ?? mapped(own) ?? mapped(span.name) ?? enclosingName ?? own ?? this.byPromptName(exchange);
-    return agentNameOf(chosen);
+    // A name found in the trace (or given to a prompt, agent_1) may itself be renamed by the mapping.
+    return agentNameOf(mapped(chosen) ?? chosen);
   }
 
   private byPromptName(exchange: LlmExchange): string {
