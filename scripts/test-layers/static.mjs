@@ -7,6 +7,9 @@ export async function run() {
   for (const [label, cmd, args] of [
     ['typecheck', 'npx', ['tsc', '-p', '.', '--noEmit']],
     ['lint', 'npx', ['eslint', 'src', 'test', 'scripts', 'webview']],
+    // The library API's declarations, and a consumer written against 'agentchord/api' type-checked with them.
+    ['api types', 'npx', ['tsc', '-p', 'tsconfig.api.json']],
+    ['api consumer types', 'npx', ['tsc', '-p', 'test/api/tsconfig.json']],
   ]) {
     const r = spawnSync(cmd, args, { stdio: 'inherit' });
     if (r.status === 0) {

@@ -1,5 +1,6 @@
 // The runtime twin of consumer.mts: uses only require('agentchord/api') (the package's own exports, resolved by
 // name from inside the package), as a user's script would. Usage: node consumer.cjs <trace> <verdicts> <model> <out>
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS user script is what this checks
 const { importTrace, blame, readRun, summarizeRun } = require('agentchord/api');
 
 async function main([trace, verdicts, model, out]) {

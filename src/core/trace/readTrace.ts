@@ -44,7 +44,7 @@ export async function readTraceFile(file: string, options: ReadTraceOptions = {}
   const spans: TraceSpan[] = [];
   const logs: LogEvent[] = [];
   let line = 1;
-  let topLevelKeys = new Set<string>();
+  const topLevelKeys = new Set<string>();
 
   const onValue = (value: unknown, path: string) => {
     const where = `${file}:${line}`;

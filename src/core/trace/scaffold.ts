@@ -2,7 +2,8 @@
  * `agentchord import --scaffold <dir>`: a workspace for a traced system, so that `optimize` can propose diffs to its
  * prompts. Each agent of the trace becomes an agent of `agentchord.yaml` whose prompt file holds its recorded system
  * prompt, on a replay model that answers with the recorded output of the trace; the traces are the data
- * (`data/traces.jsonl`: the task text, each agent's reply, and the verdict when one was given), and the loss is the
+ * (`data/traces.jsonl`: the task text, each agent's reply, and the verdict when one was given; with verdicts, the
+ * traces without one go to `data/unjudged.jsonl`), and the loss is the
  * recorded verdict. Nothing here runs the user's own code: an accepted prompt is carried back into it by hand
  * (docs/import-traces.md).
  */
@@ -87,7 +88,9 @@ export function planScaffold(dir: string, built: Reconstruction, options: Scaffo
     '',
   );
 
-  const data = built.traces.map((t) => {
+  // With verdicts, traces nobody judged go to a file of their own: the training data holds judged traces only.
+  const judged = (id: string) => !options.verdicts || options.verdicts.has(id);
+  const sample = (t: Reconstruction['traces'][number]) => {
     const replies: Record<string, string> = {};
     for (const c of t.calls) if (c.output.trim()) replies[c.agent] = c.output; // the agent's last text answer
     for (const agent of agents) replies[agent] ??= '';
@@ -95,12 +98,15 @@ export function planScaffold(dir: string, built: Reconstruction, options: Scaffo
     const user = first.blocks.filter((b) => b.source.kind === 'task').map((b) => first.renderedInput.slice(b.charStart, b.charEnd)).join('\n\n');
     const verdict = options.verdicts?.get(t.traceId);
     return JSON.stringify({ id: t.traceId, user, replies, ...(verdict ? { verdict } : {}) });
-  });
+  };
+  const data = built.traces.filter((t) => judged(t.traceId)).map(sample);
+  const unjudged = built.traces.filter((t) => !judged(t.traceId)).map(sample);
 
   const files = [
     { path: join(dir, SYSTEM_FILE_NAME), content: lines.join('\n') },
     ...agents.map((agent) => ({ path: promptPath(agent), content: promptFile(agent, built.prompts.get(agent)?.[0] ?? '') })),
-    { path: join(dir, 'data', 'traces.jsonl'), content: data.join('\n') + '\n' },
+    { path: join(dir, 'data', 'traces.jsonl'), content: data.length ? data.join('\n') + '\n' : '' },
+    ...(unjudged.length ? [{ path: join(dir, 'data', 'unjudged.jsonl'), content: unjudged.join('\n') + '\n' }] : []),
   ];
   return { dir, systemFile: join(dir, SYSTEM_FILE_NAME), files, promptFileOf: (call) => promptPath(call.agent) };
 }

@@ -78,7 +78,8 @@ describe('importTrace', () => {
     assert.equal(data[0].verdict.score, 0);
     assert.equal(data[0].user, 'Should I pack an umbrella for a day trip to Lisbon tomorrow?');
     assert.match(data[0].replies.writer, /^Yes, pack an umbrella/);
-    assert.equal(data[1].verdict, undefined);
+    assert.equal(data.length, 1, 'only judged traces are training data');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'data/unjudged.jsonl'), 'utf8')).id, '1b2dd7bc21c5fe483d1b1e0f30705e59');
     // The run lives in the workspace, its calls point at the scaffold's prompt files.
     assert.equal(result.runDir.startsWith(join(dir, '.agentchord', 'runs')), true);
     const run = RunFolder.open(result.runDir).read();
