@@ -52,6 +52,10 @@ ${proposalsTable(summary)}
 function banner(s: RunSummary, notes: string[]): string {
   const items: string[] = [];
   items.push(`<li>Run status: <b>${esc(s.status)}</b>; ${s.samples} sample outcome(s); mean score ${Object.entries(s.scores).map(([k, v]) => `${esc(k)} ${v.toFixed(3)}`).join(', ') || 'n/a'}.</li>`);
+  if (s.imported) {
+    const files = s.imported.sources.map((f) => `<code>${esc(f.file)}</code> (sha256 <code>${esc(f.sha256.slice(0, 12))}</code>&hellip;)`).join(', ');
+    items.push(`<li>Imported from a recorded trace: ${s.imported.traces} trace(s) from ${files}; verdicts: ${esc(s.imported.verdicts ?? 'none yet')}.</li>`);
+  }
   items.push(`<li>Attribution model: <b>${esc(s.attributionModel ?? 'none')}</b>, strategy ${esc(s.strategy)}, top-${s.topK}.</li>`);
   if (s.surrogate) {
     items.push('<li class="warn"><b>Surrogate model:</b> the agents ran on another model than the attribution model; the weights are the attribution model&rsquo;s teacher-forced view of the same text, an estimate of what the agents&rsquo; own model attended to.</li>');

@@ -37,6 +37,8 @@ export interface RunSummary {
   /** Calls whose weights are unavailable, with the reasons (deduplicated). */
   unavailable: { calls: number; reasons: string[] };
   usage: RunManifest['usage'];
+  /** Imported runs: the trace files read (with their SHA-256), and the verdicts blame used. */
+  imported?: { sources: Array<{ file: string; sha256: string }>; traces: number; verdicts?: string };
   /**
    * A sanity check against the recency baseline: in how many weighted calls with several blocks the LAST block got
    * the highest weight. Near all of them means the weights may say little more than "the nearest text matters".
@@ -82,6 +84,15 @@ export function summarizeRun(run: RunFolderContents): RunSummary {
     })),
     unavailable: { calls: unavailable.length, reasons: [...new Set(unavailable.map((c) => c.reason ?? 'unknown'))] },
     usage: run.manifest.usage,
+    ...(run.manifest.imported
+      ? {
+          imported: {
+            sources: run.manifest.imported.sources.map(({ file, sha256 }) => ({ file, sha256 })),
+            traces: run.manifest.imported.traces,
+            ...(run.manifest.blame ? { verdicts: run.manifest.blame.verdicts } : {}),
+          },
+        }
+      : {}),
     recency: recencyCheck(attributed, attributionOf),
     salientTokens: attributed.flatMap((c) => {
       const tokens = salientTokens(c, attributionOf.get(c.id));
@@ -157,6 +168,10 @@ function callWeights(call: AgentCall, a: CallAttribution | undefined, kept: Set<
 export function formatSummary(s: RunSummary, options: { maxTrajectories?: number } = {}): string {
   const lines: string[] = [];
   lines.push(`run ${s.runId} (${s.kind}, ${s.status}): ${s.samples} sample outcome(s)`);
+  if (s.imported) {
+    const files = s.imported.sources.map((f) => `${f.file} (sha256 ${f.sha256.slice(0, 12)}…)`).join(', ');
+    lines.push(`imported: ${s.imported.traces} trace(s) from ${files}; verdicts: ${s.imported.verdicts ?? 'none yet (agentchord blame)'}`);
+  }
   const scores = Object.entries(s.scores).map(([k, v]) => `${k} ${v.toFixed(3)}`);
   if (scores.length) lines.push(`mean score: ${scores.join(', ')}`);
   lines.push(`attribution: ${s.attributionModel ?? 'none'}, ${s.strategy}, top-${s.topK}${s.surrogate ? ' — SURROGATE model (agents ran on other models; weights are teacher-forced estimates)' : ''}`);

@@ -10,6 +10,8 @@ import { RunFolder } from '../../../../src/core/engine/runFolder';
 import { formatSummary, renderHtmlReport, summarizeRun } from '../../../../src/core/report';
 import { blameRun } from '../../../../src/core/trace/blame';
 import { importTrace } from '../../../../src/core/trace/importTrace';
+import { OpenAIProvider } from '../../../../src/core/llm/openaiProvider';
+import { OpenAITestServer, reply } from '../../../support/openaiTestServer';
 import { repoPath } from '../../repo';
 
 const MODEL = repoPath('models/chord-retrieval');
@@ -67,10 +69,12 @@ describe('blame', () => {
     assert.equal(summary.surrogate, true);
     const text = formatSummary(summary);
     assert.match(text, /SURROGATE/);
+    assert.match(text, /imported: 2 trace\(s\) from .*genai-openai\.otlp\.jsonl \(sha256 [0-9a-f]{12}…\); verdicts: loss file /);
     assert.match(text, /writer\s+100%/);
     const html = await renderHtmlReport(run, { notes: [] });
     assert.match(html, /writer/);
     assert.match(html, /class="heat/);
+    assert.match(html, /Imported from a recorded trace: 2 trace\(s\)/);
   });
 
   test('references with a builtin metric; a trace without a reference is not judged', async () => {
@@ -82,6 +86,28 @@ describe('blame', () => {
     assert.match(result.samples.find((s) => s.sampleId === ids[0])!.loss, /should mention "bring sunscreen"/);
     assert.deepEqual(result.unjudged, [ids[1]]);
     assert.ok(result.trajectories.length > 0 && result.trajectories.every((t) => t.sampleId === ids[0]));
+  });
+
+  test('an LLM judge on an OpenAI-compatible endpoint gives the verdicts (with references in its prompt)', async () => {
+    const runDir = await imported();
+    const server = await OpenAITestServer.start({
+      replies: [reply.text('{"score": 0.2, "feedback": "It never says the rain is in the afternoon."}'), reply.text('{"score": 1, "feedback": ""}')],
+    });
+    try {
+      const provider = new OpenAIProvider({ baseUrl: server.baseUrl, model: 'judge' });
+      const references = file('judge-refs.jsonl', [{ traceId: LISBON, reference: 'Rain in the afternoon: take an umbrella.' }]);
+      const result = await blameRun(runDir, { models, modelPath: MODEL, device: 'cpu', verdicts: { kind: 'judge', provider, referenceFile: references } });
+      assert.deepEqual(result.samples.map((s) => [s.sampleId, s.score, s.loss]), [
+        [LISBON, 0.2, 'It never says the rain is in the afternoon.'],
+        [NICE, 1, ''],
+      ]);
+      const first = JSON.stringify(server.completionRequests[0].body);
+      assert.match(first, /Reference answer:\\nRain in the afternoon/);
+      assert.match(first, /Output to grade:\\nYes, pack an umbrella/);
+      assert.ok(result.trajectories.length > 0 && result.trajectories.every((t) => t.sampleId === LISBON));
+    } finally {
+      await server.close();
+    }
   });
 
   test('bad verdict files are errors naming file, line and field; the run folder is unchanged', async () => {

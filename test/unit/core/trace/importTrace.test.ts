@@ -41,6 +41,21 @@ describe('importTrace', () => {
     assert.deepEqual(readdirSync(join(out, '..')), ['run'], 'no staging folder left behind');
   });
 
+  test('spans and GenAI log records in separate files (two exporters of one export) read as one', async () => {
+    const dir = tmp('import-split');
+    const lines = readFileSync(GENAI, 'utf8').trim().split('\n');
+    const spans = join(dir, 'traces.jsonl');
+    const logs = join(dir, 'logs.jsonl');
+    writeFileSync(spans, lines.filter((l) => l.startsWith('{"resourceSpans"')).join('\n') + '\n');
+    writeFileSync(logs, lines.filter((l) => l.startsWith('{"resourceLogs"')).join('\n') + '\n');
+    const whole = await importTrace({ files: [GENAI], out: join(dir, 'whole') });
+    const split = await importTrace({ files: [spans, logs], out: join(dir, 'split') });
+    const strip = (runDir: string) => RunFolder.open(runDir).read().calls.map(({ runId: _r, ...c }) => c);
+    assert.deepEqual(strip(split.runDir), strip(whole.runDir));
+    assert.equal(RunFolder.open(split.runDir).read().manifest.imported?.sources.length, 2);
+    await assert.rejects(importTrace({ files: [spans], out: join(dir, 'spans-only') }), /record no message content/, 'the logs hold the content');
+  });
+
   test('never writes over a run, and a failed import leaves nothing', async () => {
     const dir = tmp('import-refuse');
     const out = join(dir, 'run');
