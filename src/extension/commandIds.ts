@@ -9,6 +9,7 @@ export const COMMANDS = {
   optimize: 'agentchord.optimize',
   run: 'agentchord.run',
   attributeLastRun: 'agentchord.attributeLastRun',
+  importTrace: 'agentchord.importTrace',
   setApiKey: 'agentchord.setApiKey',
   selectAttributionDevice: 'agentchord.selectAttributionDevice',
   showBackendStatus: 'agentchord.showBackendStatus',

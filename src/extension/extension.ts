@@ -9,6 +9,7 @@ import { registerCodeLens, showAgentTrajectories } from './codelens/promptLens';
 import { COMMANDS, type CommandId } from './commandIds';
 import { setApiKey, type SetApiKeyArgs } from './commands/apiKeys';
 import { attributeLastRunCommand } from './commands/attributeLastRun';
+import { importTraceCommand, type ImportTraceArgs } from './commands/importTrace';
 import { Jobs } from './commands/job';
 import { optimizeCommand, runArgs, runCommand, type CommandDeps, type RunArgs } from './commands/optimize';
 import { registerPromptContext } from './commands/promptContext';
@@ -58,6 +59,7 @@ export function activate(context: vscode.ExtensionContext): AgentChordApi {
     [COMMANDS.optimize]: (arg?: RunArgs | vscode.Uri) => optimizeCommand(deps, runArgs(arg)),
     [COMMANDS.run]: (arg?: RunArgs | vscode.Uri) => runCommand(deps, runArgs(arg)),
     [COMMANDS.attributeLastRun]: (arg?: { uri?: vscode.Uri | string; runDir?: string } | vscode.Uri) => attributeLastRunCommand(deps, arg),
+    [COMMANDS.importTrace]: (arg?: ImportTraceArgs | vscode.Uri) => importTraceCommand(deps, arg),
     [COMMANDS.setApiKey]: (args?: SetApiKeyArgs) => setApiKey(c, systems, args),
     [COMMANDS.selectAttributionDevice]: (args?: { device?: DeviceChoice }) => selectDevice(c, backend, args?.device),
     [COMMANDS.showBackendStatus]: () => showBackendStatus(c, backend),
