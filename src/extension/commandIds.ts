@@ -10,6 +10,7 @@ export const COMMANDS = {
   run: 'agentchord.run',
   attributeLastRun: 'agentchord.attributeLastRun',
   importTrace: 'agentchord.importTrace',
+  blameRun: 'agentchord.blameRun',
   setApiKey: 'agentchord.setApiKey',
   selectAttributionDevice: 'agentchord.selectAttributionDevice',
   showBackendStatus: 'agentchord.showBackendStatus',

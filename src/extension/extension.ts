@@ -10,6 +10,7 @@ import { COMMANDS, type CommandId } from './commandIds';
 import { setApiKey, type SetApiKeyArgs } from './commands/apiKeys';
 import { attributeLastRunCommand } from './commands/attributeLastRun';
 import { importTraceCommand, type ImportTraceArgs } from './commands/importTrace';
+import { blameRunCommand, type BlameRunArgs } from './commands/blameRun';
 import { Jobs } from './commands/job';
 import { optimizeCommand, runArgs, runCommand, type CommandDeps, type RunArgs } from './commands/optimize';
 import { registerPromptContext } from './commands/promptContext';
@@ -60,6 +61,7 @@ export function activate(context: vscode.ExtensionContext): AgentChordApi {
     [COMMANDS.run]: (arg?: RunArgs | vscode.Uri) => runCommand(deps, runArgs(arg)),
     [COMMANDS.attributeLastRun]: (arg?: { uri?: vscode.Uri | string; runDir?: string } | vscode.Uri) => attributeLastRunCommand(deps, arg),
     [COMMANDS.importTrace]: (arg?: ImportTraceArgs | vscode.Uri) => importTraceCommand(deps, arg),
+    [COMMANDS.blameRun]: (arg?: BlameRunArgs | vscode.Uri) => blameRunCommand(deps, arg),
     [COMMANDS.setApiKey]: (args?: SetApiKeyArgs) => setApiKey(c, systems, args),
     [COMMANDS.selectAttributionDevice]: (args?: { device?: DeviceChoice }) => selectDevice(c, backend, args?.device),
     [COMMANDS.showBackendStatus]: () => showBackendStatus(c, backend),

@@ -32,14 +32,14 @@ describe('agentchord import / blame / report', () => {
     const blamed = await run(['blame', out, '--model', repoPath('models/chord-retrieval'), '--loss', verdicts, '--device', 'cpu']);
     assert.equal(blamed.code, 0, blamed.stderr);
     assert.match(blamed.stdout, /SURROGATE model/);
-    assert.match(blamed.stdout, /blame \(share of trajectories through each agent\):\n\s+writer\s+100%/);
+    assert.match(blamed.stdout, /blame \(share of trajectories through each agent\):\n(.*\n)*\s+writer\s+100%/);
     assert.match(blamed.stdout, /1 trace\(s\) had no verdict: not blamed/);
 
     const html = join(work, 'report.html');
     const report = await run(['report', out, '--html', html, '--json']);
     assert.equal(report.code, 0, report.stderr);
     const summary = JSON.parse(report.stdout) as { blame: Array<{ agent: string; share: number }>; trajectories: unknown[]; surrogate: boolean };
-    assert.equal(summary.blame[0].agent, 'writer');
+    assert.equal(summary.blame.find((b) => b.agent === 'writer')?.share, 1);
     assert.ok(summary.trajectories.length > 0);
     assert.equal(summary.surrogate, true);
     assert.match(readFileSync(html, 'utf8'), /Token heat maps/);

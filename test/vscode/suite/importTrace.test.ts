@@ -4,10 +4,12 @@
 // Import Trace writes files, so its main tests run in the runner's trusted pass (the suite name selects them).
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { RunManifest } from '../../../src/core/engine/types';
+import { RunFolder } from '../../../src/core/engine/runFolder';
+import type { RunCommandResult } from '../../../src/extension/commands/optimize';
 import { COMMANDS } from '../../../src/extension/commandIds';
 import type { ImportTraceCommandResult } from '../../../src/extension/commands/importTrace';
 import type { GraphPanelProbe } from '../../../src/extension/graph';
@@ -80,6 +82,32 @@ if (vscode.workspace.isTrusted) {
         graph.state?.nodes.filter((n) => n.kind === 'agent').map((n) => n.agent).sort(),
         ['planner', 'researcher', 'writer'],
       );
+    });
+
+    it('Blame Run with Verdicts on the imported run: weights from the backend, trajectories, blame in the prompt CodeLens', async () => {
+      const api = await extensionApi();
+      const scaffold = scaffoldFolder('blame');
+      const imported = await vscode.commands.executeCommand<ImportTraceCommandResult>(COMMANDS.importTrace, { files: [traceFixture('genai-openai.otlp.jsonl')], scaffold });
+      assert.ok(imported.ran, JSON.stringify(imported));
+      const systemFile = join(scaffold, 'agentchord.yaml');
+      await waitFor('the imported system to load', () => api.systems.get(systemFile)?.result.system, 20_000);
+      const verdicts = join(scaffold, 'verdicts.jsonl');
+      writeFileSync(verdicts, JSON.stringify({ traceId: 'b1109f2bbe6bf44889ea650de0bef5ae', loss: 'The answer ignored the afternoon timing.', score: 0 }) + '\n');
+      const result = await vscode.commands.executeCommand<RunCommandResult>(COMMANDS.blameRun, { uri: systemFile, runDir: imported.runDir, verdicts });
+      assert.equal(result.ran, true, JSON.stringify(result));
+      assert.equal(result.status, 'completed', JSON.stringify(result));
+      const run = RunFolder.open(imported.runDir).read();
+      assert.ok(run.attribution.some((a) => a.status === 'ok' && a.surrogate), 'gradient weights from the backend');
+      assert.ok(run.trajectories.length > 0 && run.trajectories.every((t) => t.sampleId === 'b1109f2bbe6bf44889ea650de0bef5ae'));
+      // The blamed agent's prompt file says so in its CodeLens.
+      const writer = vscode.Uri.file(join(scaffold, 'prompts', 'writer.chord.md'));
+      await vscode.workspace.openTextDocument(writer);
+      let titles: string[] = [];
+      for (const deadline = Date.now() + 20_000; Date.now() < deadline && !titles.some((t) => /blame 100%/.test(t)); await new Promise((r) => setTimeout(r, 100))) {
+        const lenses = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', writer)) ?? [];
+        titles = lenses.map((l) => l.command?.title ?? '');
+      }
+      assert.match(titles.join(' | '), /blame 100%/, 'the writer prompt CodeLens');
     });
 
     it('an export recorded without message content: an error naming content capture, nothing written', async () => {
