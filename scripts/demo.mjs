@@ -25,7 +25,7 @@ const EXAMPLES = {
       'pass blames Checker (the planted fault, not the last report) and the warnings optimizer proposes a change to ' +
       "Checker's prompt only. What it does not show: chord-retrieval is a 260K-parameter model trained for exactly this " +
       'input format ("Name: fact." lines, a question, "Answer:"); on 130 such cases the top-1 block is the source in ' +
-      '73-80% of them depending on the strategy (recency: 39%), not always (npm run bench:blame, docs/blame-benchmark.md). The reporters replay their ' +
+      '94.6% of them with max_grad_input or either L1 strategy (recency: 36.9%), not always (npm run bench:blame, docs/blame-benchmark.md). The reporters replay their ' +
       'replies from the data (provider: replay), so the fault is planted, and their prompts cannot change what they say. ' +
       'For blame on your own system, attribute with a model that reads your agents\' format.',
   },
