@@ -57,7 +57,7 @@ function wrap(model: LoadedModel): LocalModel {
     encode: async (text, addSpecialTokens) => t.encode(text, { addSpecialTokens }),
     encodeSegments: async (segments, addSpecialTokens) => {
       const { ids, ranges } = t.encodeSegments(segments, { addSpecialTokens });
-      return { ids, ranges, pieces: ids.map((id) => t.idToPiece(id)) };
+      return { ids, ranges, pieces: ids.map((id) => t.idToPiece(id)), texts: t.tokenTexts(ids) };
     },
     renderChat: async (messages, addGenerationPrompt) => t.renderChat(messages, { addGenerationPrompt }),
     attribute: (request, signal) =>

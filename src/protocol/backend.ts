@@ -135,8 +135,10 @@ export interface TokenizeResult {
   ids: number[];
   /** Only for segments. */
   ranges?: Array<[number, number]>;
-  /** The piece of each id (for heat maps). */
+  /** The vocabulary's spelling of each id. */
   pieces: string[];
+  /** The text each id decodes to in context (tokenizer's decoder; a split multi-byte character on its last token). */
+  texts: string[];
 }
 
 export const TokenizeRequest = new RequestType<TokenizeParams, TokenizeResult, void>('tokenize');

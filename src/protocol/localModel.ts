@@ -20,8 +20,11 @@ export interface LocalModel {
   readonly info: LocalModelInfo;
   /** Ids of `text` (with BOS etc. when addSpecialTokens). */
   encode(text: string, addSpecialTokens: boolean, signal?: AbortSignal): Promise<number[]>;
-  /** Segments tokenised so that ranges[k] is segment k's exact [start, end) in ids; pieces[i] is the piece of ids[i]. */
-  encodeSegments(segments: string[], addSpecialTokens: boolean, signal?: AbortSignal): Promise<{ ids: number[]; ranges: Array<[number, number]>; pieces: string[] }>;
+  /**
+   * Segments tokenised so that ranges[k] is segment k's exact [start, end) in ids; pieces[i] is the vocabulary's
+   * spelling of ids[i], texts[i] the text it decodes to in context (what reports and the editor show).
+   */
+  encodeSegments(segments: string[], addSpecialTokens: boolean, signal?: AbortSignal): Promise<{ ids: number[]; ranges: Array<[number, number]>; pieces: string[]; texts: string[] }>;
   /** The model's chat template applied to messages (throws when it has none). */
   renderChat(messages: ChatMessage[], addGenerationPrompt: boolean, signal?: AbortSignal): Promise<string>;
   attribute(request: AttributionRequest, signal?: AbortSignal): Promise<AttributionResult>;

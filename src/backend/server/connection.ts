@@ -172,7 +172,7 @@ export function serveConnection(connection: MessageConnection, context: BackendC
     } else {
       throw new InvalidParamsError('text', 'give exactly one of text (a string) and segments (an array of strings)');
     }
-    return { ids, ranges, pieces: ids.map((id) => tokenizer.idToPiece(id)) };
+    return { ids, ranges, pieces: ids.map((id) => tokenizer.idToPiece(id)), texts: tokenizer.tokenTexts(ids) };
   });
 
   handle(RenderChatRequest, async (params) => {

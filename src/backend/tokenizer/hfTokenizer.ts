@@ -158,6 +158,28 @@ export class HfTokenizer implements ModelTokenizer {
   }
 
   /**
+   * The text of each token as a reader sees it (" Max", "\n", "é"), decoded by the tokenizer's own decoder rather than
+   * a table of piece spellings, so byte-level BPE (Ġ, Ċ), SentencePiece (▁, <0x0A>) and anything else decode alike.
+   * Token i's text is what decoding ids[..i] adds to decoding ids[..i-1], over a window of a few tokens before it (the
+   * decoder's context: a SentencePiece decoder drops the space of a text's first piece only). A character whose UTF-8
+   * bytes are split over several tokens belongs to the token that completes it; the tokens before get ''. The texts
+   * joined are the decoded text, so their lengths give each token's character offsets in it.
+   */
+  tokenTexts(ids: number[]): string[] {
+    const WINDOW = 8;
+    const texts: string[] = [];
+    // An unfinished multi-byte character decodes as U+FFFD: not text yet.
+    const settled = (text: string) => text.replace(/\uFFFD+$/, '');
+    for (let i = 0; i < ids.length; i++) {
+      const from = Math.max(0, i - WINDOW);
+      const before = settled(this.decode(ids.slice(from, i)));
+      const after = settled(this.decode(ids.slice(from, i + 1)));
+      texts.push(after.startsWith(before) ? after.slice(before.length) : settled(this.decode([ids[i]])));
+    }
+    return texts;
+  }
+
+  /**
    * Renders with the model's chat template. Note: templates that start with `{{ bos_token }}` already contain BOS:
    * encode their output with addSpecialTokens: false (as transformers' apply_chat_template does).
    */

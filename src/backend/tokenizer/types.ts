@@ -9,8 +9,10 @@ export interface ModelTokenizer {
   /** addSpecialTokens: prepend BOS etc. as the tokenizer's post-processor says. */
   encode(text: string, options?: { addSpecialTokens?: boolean }): number[];
   decode(ids: number[], options?: { skipSpecialTokens?: boolean }): string;
-  /** The piece string of one id (for heat maps). */
+  /** The piece string of one id (the vocabulary's spelling: `Ġ`, `▁`, `<0x0A>`...). */
   idToPiece(id: number): string;
+  /** The text each id stands for in context, decoded by the tokenizer's own decoder (see HfTokenizer.tokenTexts). */
+  tokenTexts(ids: number[]): string[];
   /** Renders messages with the model's chat template (@huggingface/jinja). Throws if there is none. */
   renderChat(messages: ChatMessage[], options?: { addGenerationPrompt?: boolean }): string;
   /**

@@ -15,7 +15,8 @@ export function remoteModels(client: BackendClient): LocalModels {
       encodeSegments: async (segments, addSpecialTokens, s) => {
         const r = await client.tokenize({ modelId, segments, addSpecialTokens }, { signal: s });
         if (!r.ranges) throw new Error(`backend tokenize returned no ranges for model ${dir}`);
-        return { ids: r.ids, ranges: r.ranges, pieces: r.pieces };
+        // A backend from before texts existed sends pieces only: they stand in (raw spellings, still aligned).
+        return { ids: r.ids, ranges: r.ranges, pieces: r.pieces, texts: r.texts ?? r.pieces };
       },
       renderChat: (messages, addGenerationPrompt, s) => client.renderChat({ modelId, messages, addGenerationPrompt }, { signal: s }),
       attribute: (request, s) => client.attribute(modelId, request, { signal: s }),

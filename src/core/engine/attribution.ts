@@ -120,7 +120,7 @@ class GradientAttributor implements Attributor {
   private async attributeWith(model: LocalModel, call: AgentCall, signal?: AbortSignal): Promise<CallAttribution> {
     const built = await buildAttributionRequest(model, call, signal);
     if ('unavailable' in built) return unavailableAttribution(call, this.system, built.unavailable);
-    const { request, blockSpans, pieces, truncatedPrefixTokens } = built;
+    const { request, blockSpans, pieces, texts, truncatedPrefixTokens } = built;
     const result: AttributionResult = await model.attribute(request, signal);
     const field = STRATEGY_FIELD[this.system.attribution.strategy];
     const weights: Record<string, number> = {};
@@ -147,6 +147,7 @@ class GradientAttributor implements Attributor {
       logProb: result.logProb,
       tokens: {
         pieces: pieces.slice(request.prefixLength),
+        texts: texts.slice(request.prefixLength),
         offset: request.prefixLength,
         l1: result.tokens.map((t) => t.l1),
         gradInput: result.tokens.map((t) => t.gradInput),
@@ -163,6 +164,8 @@ export interface BuiltAttributionRequest {
   blockSpans: Record<string, [number, number]>;
   /** Piece of every id of request.inputIds. */
   pieces: string[];
+  /** Decoded text of every id of request.inputIds. */
+  texts: string[];
   /** Tokens dropped from the start of the prefix to fit the model's context (0 when none). */
   truncatedPrefixTokens: number;
 }
@@ -221,10 +224,12 @@ export async function buildAttributionRequest(
   const encoded = await model.encodeSegments(segments, addSpecialTokens, signal);
   let ids = encoded.ids;
   let pieces = encoded.pieces;
+  let texts = encoded.texts;
   const outputRange = encoded.ranges[segments.length - 1];
   // Targets end with the output (a tokenizer's end-of-text suffix is not something the agent said).
   ids = ids.slice(0, outputRange[1]);
   pieces = pieces.slice(0, outputRange[1]);
+  texts = texts.slice(0, outputRange[1]);
   const blockRanges = blocks.map((_, k) => encoded.ranges[2 * k + 1]);
   let prefixLength = blockRanges[0][0];
   let targetStart = outputRange[0];
@@ -242,6 +247,7 @@ export async function buildAttributionRequest(
     }
     ids = [...ids.slice(0, keep), ...ids.slice(keep + excess)];
     pieces = [...pieces.slice(0, keep), ...pieces.slice(keep + excess)];
+    texts = [...texts.slice(0, keep), ...texts.slice(keep + excess)];
     truncatedPrefixTokens = excess;
     shift = (p: number) => p - excess;
     prefixLength = shift(prefixLength);
@@ -250,5 +256,5 @@ export async function buildAttributionRequest(
   const blockSpans: Record<string, [number, number]> = {};
   blocks.forEach((block, k) => (blockSpans[block.id] = [shift(blockRanges[k][0]), shift(blockRanges[k][1])]));
   const spans = blocks.filter((b) => blockSpans[b.id][1] > blockSpans[b.id][0]).map((b) => ({ id: b.id, start: blockSpans[b.id][0], end: blockSpans[b.id][1] }));
-  return { request: { inputIds: ids, prefixLength, targetStart, spans }, blockSpans, pieces, truncatedPrefixTokens };
+  return { request: { inputIds: ids, prefixLength, targetStart, spans }, blockSpans, pieces, texts, truncatedPrefixTokens };
 }

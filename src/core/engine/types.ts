@@ -111,8 +111,12 @@ export interface CallAttribution {
   /** All four aggregates per block, when computed. */
   connections?: Record<string, SpanConnection>;
   logProb?: number;
-  /** Per-token saliency of the attributed tail, for heat maps. */
-  tokens?: { pieces: string[]; offset: number; l1: number[]; gradInput: number[] };
+  /**
+   * Per-token saliency of the attributed tail, for heat maps: `texts[i]` is what token i decodes to (" Max", "é"; ''
+   * for the leading bytes of a split character), `pieces[i]` its vocabulary spelling ("ĠMax"). `texts` is absent in
+   * runs recorded before it existed: readers then show the pieces.
+   */
+  tokens?: { pieces: string[]; texts?: string[]; offset: number; l1: number[]; gradInput: number[] };
   /** Tokens cut from the left of the prefix because the text was longer than the attribution model's context. */
   truncatedPrefixTokens?: number;
 }

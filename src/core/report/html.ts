@@ -4,6 +4,7 @@
  * attribution graph of the failed samples (the editor's deterministic layered layout, left to right), and token
  * heat maps of the blocks the blamed agents read, with all four strategies' block weights.
  */
+import { tokenText, visibleText } from './tokenText';
 import { layoutGraph } from '../util/graphLayout';
 import type { RunFolderContents } from '../engine/runFolder';
 import type { AgentCall, AttributionGraph, CallAttribution, GraphNode, Trajectory } from '../engine/types';
@@ -186,7 +187,7 @@ function heatMap(call: AgentCall, a: CallAttribution): string {
       const l1 = tokens.l1[k] / maxL1;
       const gi = Math.abs(tokens.gradInput[k]) / maxGi;
       spans.push(
-        `<span class="tok" style="--l1:${l1.toFixed(3)};--gi:${gi.toFixed(3)}" title="${esc(`L1 ${tokens.l1[k].toExponential(2)} · g·e ${tokens.gradInput[k].toExponential(2)}`)}">${esc(showPiece(tokens.pieces[k]))}</span>`,
+        `<span class="tok" style="--l1:${l1.toFixed(3)};--gi:${gi.toFixed(3)}" title="${esc(`L1 ${tokens.l1[k].toExponential(2)} · g·e ${tokens.gradInput[k].toExponential(2)}`)}">${esc(visibleText(tokenText(tokens, k)))}</span>`,
       );
     }
     const c = r.id ? a.connections?.[r.id] : undefined;
@@ -200,11 +201,6 @@ function heatMap(call: AgentCall, a: CallAttribution): string {
   return `<section class="heat"><h3>${esc(call.agent)} <span class="hint">${esc(call.id)}</span>${surrogate}</h3>
 <table class="heat-table"><tr><th>block</th><th>mean L1</th><th>max L1</th><th>mean g&middot;e</th><th>max g&middot;e</th><th>tokens</th></tr>${rows.join('')}</table>
 <p class="output">output: ${esc(call.output.slice(0, 400))}</p></section>`;
-}
-
-/** SentencePiece pieces as text: ▁ is a space, <0x0A> a line break. */
-function showPiece(piece: string): string {
-  return piece.replace(/▁/g, ' ').replace(/<0x0A>/g, '↵').replace(/<0x09>/g, '⇥');
 }
 
 function esc(text: string): string {

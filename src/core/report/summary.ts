@@ -2,6 +2,7 @@
  * What a run's report says, computed from its run folder: per-agent blame, connection weights of every attributed
  * call, trajectories, scores. Shared by `agentchord report` (text and JSON), the HTML report and the extension.
  */
+import { tokenText } from './tokenText';
 import { agentBlame, type AgentBlame } from '../engine/backward';
 import { sourceNodeId } from '../engine/graph';
 import type { RunFolderContents } from '../engine/runFolder';
@@ -115,8 +116,9 @@ function recencyCheck(calls: AgentCall[], attributionOf: Map<string, CallAttribu
 }
 
 /**
- * The `count` most salient words of the call's input blocks (a word's saliency: the highest L1 of its pieces), in
- * text order. Pieces are joined into words so that "Li" + "ly" reads as "Lily".
+ * The `count` most salient words of the call's input blocks (a word's saliency: the highest L1 of its tokens), in
+ * text order. Token texts are joined into words so that "Li" + "ly" reads as "Lily": a token continues the word
+ * before it unless its text starts with a space (or the word ended with one).
  */
 function salientTokens(call: AgentCall, a: CallAttribution | undefined, count = 5): string[] {
   const t = a?.tokens;
@@ -127,10 +129,10 @@ function salientTokens(call: AgentCall, a: CallAttribution | undefined, count = 
     let word: { text: string; l1: number; at: number } | undefined;
     for (let i = Math.max(b.tokenStart, t.offset); i < b.tokenEnd && i - t.offset < t.pieces.length; i++) {
       const k = i - t.offset;
-      const piece = t.pieces[k];
-      const text = piece.replace(/▁/g, '');
+      const raw = tokenText(t, k);
+      const text = raw.trim();
       const isWordPiece = /^[\p{L}\p{N}]+$/u.test(text);
-      const continues = word !== undefined && isWordPiece && !piece.startsWith('▁');
+      const continues = word !== undefined && isWordPiece && !/^\s/.test(raw);
       if (continues) {
         word!.text += text;
         word!.l1 = Math.max(word!.l1, t.l1[k]);

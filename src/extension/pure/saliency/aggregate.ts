@@ -17,7 +17,7 @@ export interface SalientToken {
   l1: number;
   /** sum_d dS/de_d * e_d */
   gradInput: number;
-  /** The model piece, for the hover. */
+  /** The token's decoded text, for the hover. */
   piece: string;
   /** Label of the input block it lies in (or e.g. "output", "prompt"), for the hover and block grouping. */
   block?: string;
@@ -31,7 +31,7 @@ export interface SalientSpan {
   gradInput: number;
   tokens: number;
   block?: string;
-  /** The text of the span's tokens (pieces joined), for the hover. */
+  /** The text of the span's tokens (joined), for the hover. */
   pieces: string;
   /** Colour level 0..BUCKETS-1 by L1 relative to the document's largest span L1. */
   bucket: number;

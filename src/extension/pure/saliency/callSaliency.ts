@@ -32,7 +32,9 @@ export function callSaliency(call: AgentCall, attribution: CallAttribution | und
   }
   const blocks = [...call.blocks].sort((a, b) => a.charStart - b.charStart);
   const firstBlock = blocks[0]?.charStart ?? 0;
-  const placed = placeCallTokens(tokens.pieces, call.renderedInput, firstBlock, attributedOutput(call));
+  // Runs recorded before token texts existed have pieces only: they stand in (tokens that do not match stay undrawn).
+  const texts = tokens.texts ?? tokens.pieces;
+  const placed = placeCallTokens(texts, call.renderedInput, firstBlock, attributedOutput(call));
   const input: SalientToken[] = [];
   const output: SalientToken[] = [];
   for (const p of placed) {
@@ -41,7 +43,7 @@ export function callSaliency(call: AgentCall, attribution: CallAttribution | und
       end: p.end,
       l1: tokens.l1[p.index] ?? 0,
       gradInput: tokens.gradInput[p.index] ?? 0,
-      piece: tokens.pieces[p.index],
+      piece: texts[p.index],
     };
     if (p.part === 'output') {
       output.push({ ...token, block: 'output' });

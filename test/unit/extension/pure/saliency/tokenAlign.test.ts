@@ -2,45 +2,39 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate, bucketize, BUCKETS, LineIndex, type SalientToken } from '../../../../../src/extension/pure/saliency/aggregate';
 import { callSaliency } from '../../../../../src/extension/pure/saliency/callSaliency';
-import { alignForward, isByteLevel, placeCallTokens } from '../../../../../src/extension/pure/saliency/tokenAlign';
+import { alignForward, placeCallTokens } from '../../../../../src/extension/pure/saliency/tokenAlign';
 import { realStoriesRun } from '../realRun';
 
 describe('token alignment', () => {
-  test('SentencePiece pieces: ▁ spaces, byte pieces, a dummy leading space', () => {
+  test('decoded token texts: spaces, a line break, a character split over tokens (leading bytes have no text)', () => {
     const text = 'Hi there\nfriend é!';
-    const pieces = ['▁Hi', '▁there', '<0x0A>', 'fr', 'iend', '▁', '<0xC3>', '<0xA9>', '!'];
-    const ranges = alignForward(pieces, text);
-    const shown = ranges.map((r) => (r ? text.slice(r.start, r.end) : undefined));
+    const texts = [' Hi', ' there', '\n', 'fr', 'iend', ' ', '', 'é', '!'];
+    const shown = alignForward(texts, text).map((r) => (r ? text.slice(r.start, r.end) : undefined));
     assert.deepEqual(shown, ['Hi', ' there', '\n', 'fr', 'iend', ' ', 'é', 'é', '!']);
   });
 
-  test('a lone dummy-prefix ▁ before text without a leading space does not jump ahead (chord-retrieval lines)', () => {
+  test('a lone dummy-prefix space before text without a leading space does not jump ahead (chord-retrieval lines)', () => {
     const text = 'Planner: Max has a bag.\nScout: Lucy has a toy.';
-    const pieces = ['▁', 'Pl', 'anner', ':', '▁Max', '▁has', '▁a', '▁bag', '.', '<0x0A>', 'Sc', 'out', ':', '▁Lucy', '▁has', '▁a', '▁toy', '.'];
-    const shown = alignForward(pieces, text).map((r) => (r ? text.slice(r.start, r.end) : undefined));
+    const texts = [' ', 'Pl', 'anner', ':', ' Max', ' has', ' a', ' bag', '.', '\n', 'Sc', 'out', ':', ' Lucy', ' has', ' a', ' toy', '.'];
+    const shown = alignForward(texts, text).map((r) => (r ? text.slice(r.start, r.end) : undefined));
     assert.deepEqual(shown, [undefined, 'Pl', 'anner', ':', ' Max', ' has', ' a', ' bag', '.', '\n', 'Sc', 'out', ':', ' Lucy', ' has', ' a', ' toy', '.']);
   });
 
-  test('byte-level BPE pieces (Ġ, Ċ) and special tokens', () => {
-    const pieces = ['<|im_start|>', 'Hello', 'Ġworld', 'Ċ', '<|im_end|>'];
-    assert.ok(isByteLevel(pieces));
+  test('special tokens (chat-template markup) are in neither text: not drawn', () => {
+    const texts = ['<|im_start|>', 'Hello', ' world', '\n', '<|im_end|>'];
     const text = 'Hello world\n';
-    const ranges = alignForward(pieces, text);
+    const ranges = alignForward(texts, text);
     assert.equal(ranges[0], undefined);
     assert.deepEqual(ranges.slice(1, 4).map((r) => r && text.slice(r.start, r.end)), ['Hello', ' world', '\n']);
     assert.equal(ranges[4], undefined);
-    // A multi-byte character written in the byte alphabet ('Ã©' is é), and one split over two pieces.
-    const accents = 'café é';
-    const split = alignForward(['ca', 'fÃ©', 'ĠÃ', '©'], accents);
-    assert.deepEqual(split.map((r) => r && accents.slice(r.start, r.end)), ['ca', 'fé', ' é', ' é']);
   });
 
   test('text between tokens (framing) is skipped; input aligned forward, output backward', () => {
     const input = 'PROMPT <b>cat</b>';
     const output = 'a dog';
     // Tail: block "cat", the framing "</b>" + "\n\n" (unknown to the aligner), then the output.
-    const pieces = ['cat', '</', 'b', '>', '<0x0A>', '<0x0A>', 'a', '▁dog'];
-    const placed = placeCallTokens(pieces, input, input.indexOf('cat'), output);
+    const texts = ['cat', '</', 'b', '>', '\n', '\n', 'a', ' dog'];
+    const placed = placeCallTokens(texts, input, input.indexOf('cat'), output);
     const byIndex = new Map(placed.map((p) => [p.index, p]));
     assert.deepEqual(byIndex.get(0), { index: 0, part: 'input', start: 10, end: 13 });
     assert.equal(byIndex.get(6)?.part, 'output');
@@ -56,17 +50,19 @@ describe('token alignment', () => {
       const call = contents.calls.find((c) => c.id === a.callId)!;
       const s = callSaliency(call, a);
       const tokens = a.tokens!;
-      // Every block token (by the recorded token ranges) is placed inside its block, on the piece's own text.
+      assert.ok(tokens.texts, 'the run records decoded token texts');
+      assert.ok(tokens.texts.every((t) => !t.includes('▁') && !/<0x[0-9A-F]{2}>/.test(t)), 'texts, not piece spellings');
+      // Every block token (by the recorded token ranges) is placed inside its block, on its own text.
       for (const block of call.blocks) {
         for (let t = block.tokenStart!; t < block.tokenEnd!; t++) {
           const index = t - tokens.offset;
-          const placed = s.input.find((x) => x.piece === tokens.pieces[index] && x.start >= block.charStart && x.end <= block.charEnd);
-          assert.ok(placed, `${call.id}: token ${index} '${tokens.pieces[index]}' of ${block.id} not placed in the block`);
+          const placed = s.input.find((x) => x.piece === tokens.texts![index] && x.start >= block.charStart && x.end <= block.charEnd);
+          assert.ok(placed, `${call.id}: token ${index} '${tokens.texts[index]}' of ${block.id} not placed in the block`);
         }
       }
       for (const x of s.input) {
-        const piece = x.piece.replace(/▁/g, ' ').replace(/<0x0A>/g, '\n').replace(/<0x3D>/g, '=');
-        assert.ok(piece === call.renderedInput.slice(x.start, x.end) || piece.trimStart() === call.renderedInput.slice(x.start, x.end), `${x.piece} vs ${call.renderedInput.slice(x.start, x.end)}`);
+        const shown = call.renderedInput.slice(x.start, x.end);
+        assert.ok(x.piece === shown || x.piece.trimStart() === shown, `${x.piece} vs ${shown}`);
       }
       // The output is covered end to end.
       const covered = s.output.map((x) => call.output.slice(x.start, x.end)).join('');
