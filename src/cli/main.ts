@@ -3,18 +3,23 @@
  * a `Command`. Exit codes: 0 success, 1 the checked thing is bad (e.g. validation problems), 2 usage / invalid input.
  */
 import { commands } from './commands';
+import { packageVersion } from './version';
 import { CliError } from './cliError';
 import { heldRunFolders, RunFolder } from '../core/engine/runFolder';
 
 function usage(): string {
   const lines = ['Usage: agentchord <command> [options]', '', 'Commands:'];
   for (const c of commands) lines.push(`  ${c.name.padEnd(10)} ${c.summary}`);
-  lines.push('', 'Run `agentchord <command> --help` for a command\'s options.');
+  lines.push('', 'Run `agentchord <command> --help` for a command\'s options; `agentchord --version` prints the version.');
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    process.stdout.write(`agentchord ${packageVersion()}\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
     return name ? 0 : 2;

@@ -9,6 +9,8 @@ import { applyCommand } from './apply';
 import { reportCommand } from './report';
 import { importCommand } from './import';
 import { blameCommand } from './blame';
+import { compareCommand } from './compare';
+import { cacheCommand } from './cache';
 
 /** In the order `agentchord --help` lists them. */
-export const commands: Command[] = [validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand];
+export const commands: Command[] = [validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand];

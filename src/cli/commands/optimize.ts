@@ -37,6 +37,7 @@ review and apply them with 'agentchord apply <run>'.
   --max-tokens <n>        stop cleanly after this many tokens
   --max-cost <usd>        ... after this much spending; every endpoint model needs a known price (price: in
                           ${SYSTEM_FILE_NAME}, or the built-in list), else the run does not start
+  --no-cache              ask every model again (the response cache is neither read nor written)
   --json                  print the result as JSON
 
 A run is written by one process at a time: a second --resume of a run that is still running fails.
@@ -81,7 +82,7 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
         maxCostUsd: positiveNumber('optimize', '--max-cost', values['max-cost']),
       },
       resume: values.resume ? resolve(values.resume) : undefined,
-      models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend }),
+      models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend, ...(values['no-cache'] ? { cacheDir: false as const } : {}) }),
       attributor,
       noAttributionReason: attributor ? undefined : `${system.file}: no attribution.model is set (a provider: local model)`,
       signal: controller.signal,
@@ -143,6 +144,7 @@ function parse(args: string[]) {
       'max-calls': { type: 'string' },
       'max-tokens': { type: 'string' },
       'max-cost': { type: 'string' },
+      'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
     },
   });

@@ -10,7 +10,7 @@ import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { parseOptions } from '../parseOptions';
 
-const HELP = `Usage: agentchord report <run> [--json] [--html <file>] [--note <text>]...
+const HELP = `Usage: agentchord report <run> [--json] [--html <file> [--compare <other-run>]] [--note <text>]...
 
 Prints what a run found: blame per agent (share of trajectories through it), the connection weights of every
 attributed call (* = kept in the top-k attribution graph), the trajectories and the proposals.
@@ -18,7 +18,8 @@ attributed call (* = kept in the top-k attribution graph), the trajectories and 
   run            the run folder (.agentchord/runs/<id>)
   --json         print the summary as JSON
   --html <file>  also write the self-contained HTML report (attribution graphs, token heat maps)
-  --note <text>  a caveat to show at the top of the HTML report (repeatable)`;
+  --note <text>  a caveat to show at the top of the HTML report (repeatable)
+  --compare <r>  with --html: a section comparing this run with run folder r (as agentchord compare r <run>)`;
 
 export const reportCommand: Command = {
   name: 'report',
@@ -32,7 +33,7 @@ export async function runReport(args: string[], out: (text: string) => void): Pr
   const parsed = parseOptions('report', {
     args,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, html: { type: 'string' }, note: { type: 'string', multiple: true } },
+    options: { json: { type: 'boolean' }, html: { type: 'string' }, note: { type: 'string', multiple: true }, compare: { type: 'string' } },
   });
   const { values, positionals } = parsed;
   if (positionals.length !== 1) throw new CliError('report: expected one run folder (see \'agentchord report --help\')');
@@ -42,11 +43,20 @@ export async function runReport(args: string[], out: (text: string) => void): Pr
   } catch (err) {
     throw new CliError(`report: ${(err as Error).message}`, 1);
   }
+  if (values.compare && !values.html) throw new CliError('report: --compare goes with --html <file> (for text: agentchord compare <a> <b>)');
   const summary = summarizeRun(contents);
   let htmlFile: string | undefined;
   if (values.html) {
     htmlFile = resolve(values.html);
-    const html = await renderHtmlReport(contents, { notes: values.note ?? [] });
+    let compareWith;
+    if (values.compare) {
+      try {
+        compareWith = RunFolder.open(resolve(values.compare)).read();
+      } catch (err) {
+        throw new CliError(`report: --compare: ${(err as Error).message}`);
+      }
+    }
+    const html = await renderHtmlReport(contents, { notes: values.note ?? [], ...(compareWith ? { compareWith } : {}) });
     await writeFileAtomic(htmlFile, html, { createDirs: true });
   }
   if (values.json) out(JSON.stringify({ ...summary, ...(htmlFile ? { html: htmlFile } : {}) }, null, 2) + '\n');

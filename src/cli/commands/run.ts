@@ -30,6 +30,7 @@ the connection weights of every agent call with the attribution model, and write
   --limit <n>          only the first n samples
   --concurrency <n>    samples in flight at once (default 4)
   --no-attribution     skip connection weights (they are recorded as unavailable)
+  --no-cache           ask every model again (the response cache is neither read nor written)
   --json               print the run manifest (run.json) instead of the summary
 
 API keys are read from the environment variables named by apiKeyEnv in agentchord.yaml. Ctrl-C (or SIGTERM)
@@ -75,6 +76,7 @@ export const runCommand: Command = {
         limit: { type: 'string' },
         concurrency: { type: 'string' },
         'no-attribution': { type: 'boolean' },
+        'no-cache': { type: 'boolean' },
         json: { type: 'boolean' },
       },
       allowPositionals: true,
@@ -114,7 +116,7 @@ export const runCommand: Command = {
         split,
         samples,
         onFolder: (f) => (folder = f),
-        models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend }),
+        models: makeModelResolver(system, { apiKey: envApiKeyResolver, localModels: backend, ...(values['no-cache'] ? { cacheDir: false as const } : {}) }),
         attributor,
         ...(attributionOff ? { noAttributionReason: 'attribution was turned off (--no-attribution)' } : {}),
         concurrency,

@@ -9,6 +9,7 @@ import type { LoadResult, Problem } from '../../core/system';
 import { relativeToCwd } from '../../core/system/problems';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
+import { parseOptions } from '../parseOptions';
 
 const HELP = `Usage: agentchord validate [dir-or-file] [--json]
 
@@ -35,10 +36,8 @@ export const validateCommand: Command = {
   summary: 'check agentchord.yaml files and print problems as file:line:col: message',
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const json = args.includes('--json');
-    const positional = args.filter((a) => a !== '--json');
-    const unknown = positional.find((a) => a.startsWith('-'));
-    if (unknown) throw new CliError(`validate: unknown option '${unknown}' (see 'agentchord validate --help')`);
+    const { values, positionals: positional } = parseOptions('validate', { args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+    const json = values.json === true;
     if (positional.length > 1) throw new CliError(`validate: expected at most one file or folder, got ${positional.length}`);
 
     const files = systemFilesAt(resolve(positional[0] ?? '.'));

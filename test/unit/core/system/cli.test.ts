@@ -129,7 +129,7 @@ describe('agentchord validate', () => {
   });
 
   test('bad usage throws a CliError with exit code 2; an empty folder is exit 1', async () => {
-    await assert.rejects(validate('--jsn'), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /unknown option '--jsn'/.test(e.message));
+    await assert.rejects(validate('--jsn'), (e: unknown) => e instanceof CliError && e.exitCode === 2 && /[Uu]nknown option '--jsn'/.test(e.message));
     await assert.rejects(validate('a', 'b'), (e: unknown) => e instanceof CliError && e.exitCode === 2);
     const empty = folderWith({});
     try {
@@ -169,7 +169,7 @@ describe('agentchord validate as a process', () => {
       assert.match(bad.stdout, new RegExp(`^${escape(join(dir, 'agentchord.yaml'))}:6:50: cycle: reviewer -> planner -> worker -> reviewer `));
       const usage = run('--nope');
       assert.equal(usage.status, 2);
-      assert.match(usage.stderr, /unknown option '--nope'/);
+      assert.match(usage.stderr, /Unknown option '--nope'/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
