@@ -30,7 +30,7 @@ const messages = (r: LoadResult) => r.problems.map((p) => `${p.line}:${p.column}
 describe('losses', () => {
   test('an unknown builtin loss', () => {
     const { result } = systemWith(['loss: { builtin: exact_mach }']);
-    assert.deepEqual(messages(result), ["6:18 loss.builtin: unknown loss 'exact_mach'; use one of exact_match, contains, json_field_match, llm_judge"]);
+    assert.deepEqual(messages(result), ["6:18 loss.builtin: unknown loss 'exact_mach'; use one of exact_match, contains, json_field_match, recorded, llm_judge"]);
   });
 
   test('unknown or invalid options, a missing or unreadable template', () => {
@@ -45,7 +45,7 @@ describe('losses', () => {
     assert.equal(result.system, undefined);
     assert.match(messages(result).join('\n'), /^6:49 loss\.options\.template: .*l\.md:[23]:\d+: Front matter YAML/m);
     ({ result } = systemWith(['loss: { template: losses/l.md }'], { 'losses/l.md': '---\nmetric: bogus\n---\nWrong.\n' }));
-    assert.match(messages(result).join('\n'), /^6:19 loss\.template: .*l\.md: front matter "metric" must be one of exact_match, contains, json_field_match$/);
+    assert.match(messages(result).join('\n'), /^6:19 loss\.template: .*l\.md: front matter "metric" must be one of exact_match, contains, json_field_match, recorded$/);
   });
 
   test('llm_judge needs a declared model', () => {
