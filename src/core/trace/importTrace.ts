@@ -5,7 +5,7 @@
  * `scaffold`, a workspace is written too (./scaffold.ts) and the run goes into its `.agentchord/runs`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { buildAttributionGraph } from '../engine/graph';
 import { newRunId, runsDirFor, writeJsonSync } from '../engine/runFolder';
@@ -128,7 +128,7 @@ export async function importTrace(options: ImportTraceOptions): Promise<ImportTr
     writeFileAtomicSync(join(staging, RUN_FILES.graphs), jsonl(graphs));
     writeJsonSync(join(staging, RUN_FILES.manifest), manifest, 4096);
     options.signal?.throwIfAborted();
-    if (existsSync(runDir)) rmSync(runDir, { recursive: false }); // the empty folder checked above
+    if (existsSync(runDir)) rmdirSync(runDir); // the empty folder checked above
     renameSync(staging, runDir);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });

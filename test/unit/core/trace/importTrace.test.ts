@@ -39,6 +39,11 @@ describe('importTrace', () => {
     assert.equal(run.graphs.length, 2);
     assert.equal(run.graphs[0].weighting, 'unweighted');
     assert.deepEqual(readdirSync(join(out, '..')), ['run'], 'no staging folder left behind');
+    // An empty folder named as --out is used (e.g. one the user just created).
+    const empty = join(tmp('import-empty'), 'run');
+    mkdirSync(empty);
+    assert.equal((await importTrace({ files: [GENAI], out: empty })).runDir, empty);
+    assert.equal(RunFolder.open(empty).read().calls.length, 8);
   });
 
   test('spans and GenAI log records in separate files (two exporters of one export) read as one', async () => {
