@@ -3,7 +3,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import * as vscode from 'vscode';
 import { SYSTEM_FILE_NAME } from '../core/system';
-import { scaffoldSystem } from '../core/system/scaffold';
+import { ENDPOINT_SURROGATE, scaffoldSystem, type ScaffoldTemplate } from '../core/system/scaffold';
 import type { Ctx } from './ctx';
 import { requireTrust } from './trust';
 
@@ -14,6 +14,8 @@ export interface NewSystemArgs {
   folder?: string | vscode.Uri;
   /** The system's `name:`; defaults to the folder's name. */
   name?: string;
+  /** Which scaffold; asked for with a quick pick when neither this nor `folder` is given, else 'offline'. */
+  template?: ScaffoldTemplate;
 }
 
 /**
@@ -22,10 +24,23 @@ export interface NewSystemArgs {
  */
 export async function newSystem(ctx: Ctx, args: NewSystemArgs = {}): Promise<vscode.Uri | undefined> {
   if (!requireTrust('New System', 'it writes files into this workspace')) return undefined;
+  const template = args.template ?? (args.folder !== undefined ? 'offline' : await chooseTemplate());
+  if (!template) return undefined;
   const folder = await chooseFolder(args.folder);
   if (!folder) return undefined;
   const name = args.name ?? basename(folder);
-  const files = scaffoldSystem({ name }).map((f) => ({ ...f, absolute: join(folder, f.path) }));
+  let retrievalModel: string | undefined;
+  if (template === 'offline') {
+    // The chord-retrieval model packaged with the extension (models/ ships in the VSIX).
+    retrievalModel = join(ctx.extension.extensionPath, 'models', 'chord-retrieval');
+    if (!existsSync(join(retrievalModel, 'config.json'))) {
+      const message = `AgentChord: the offline template needs the embedded model ${retrievalModel}, which is missing from this installation; choose the endpoint template.`;
+      void vscode.window.showErrorMessage(message);
+      ctx.log.warn(message);
+      return undefined;
+    }
+  }
+  const files = scaffoldSystem({ name, template, retrievalModel }).map((f) => ({ ...f, absolute: join(folder, f.path) }));
 
   const clash = files.find((f) => existsSync(f.absolute));
   if (clash) {
@@ -40,6 +55,25 @@ export async function newSystem(ctx: Ctx, args: NewSystemArgs = {}): Promise<vsc
   const systemFile = vscode.Uri.file(join(folder, SYSTEM_FILE_NAME));
   await vscode.window.showTextDocument(systemFile, { preview: false });
   return systemFile;
+}
+
+async function chooseTemplate(): Promise<ScaffoldTemplate | undefined> {
+  const items: Array<vscode.QuickPickItem & { template: ScaffoldTemplate }> = [
+    {
+      label: 'Offline demo',
+      description: 'runs now: no API key, no download',
+      detail: 'Three replayed reporters and an answerer on the embedded chord-retrieval model; real connection weights on the first run.',
+      template: 'offline',
+    },
+    {
+      label: 'OpenAI-compatible endpoint',
+      description: 'your own agents',
+      detail: `Researcher -> critic -> writer on an endpoint (OPENAI_API_KEY), attributed on ${ENDPOINT_SURROGATE} (agentchord model pull ${ENDPOINT_SURROGATE}).`,
+      template: 'endpoint',
+    },
+  ];
+  const picked = await vscode.window.showQuickPick(items, { title: 'AgentChord: New System — template', placeHolder: 'Which kind of system?' });
+  return picked?.template;
 }
 
 /** The folder from the argument, else asked for: a name under the first workspace folder, else a folder picker. */

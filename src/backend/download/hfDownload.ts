@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { modelFolder } from '../../shared/modelCache';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 
@@ -38,7 +39,10 @@ export interface DownloadOptions {
    * one, else model.safetensors. A listed model.safetensors.index.json brings its shards along.
    */
   files?: string[];
-  cacheDir: string;
+  /** The files go to cacheDir/<repo>/<revision>/ … */
+  cacheDir?: string;
+  /** … or, given, into this folder itself. */
+  folder?: string;
   /** Default https://huggingface.co */
   endpoint?: string;
   /** Hugging Face access token (sent only to the endpoint's own host, not to redirected CDN hosts). */
@@ -47,6 +51,8 @@ export interface DownloadOptions {
   onProgress?: (progress: DownloadProgress) => void;
   /** Expected sha256 (hex) per file name; checked in addition to the server's checksum headers. */
   sha256?: Record<string, string>;
+  /** Expected size in bytes per file name (e.g. from the hub's tree listing); a file of another size is refused. */
+  sizes?: Record<string, number>;
   /** How many times to resume a file after a network error. Default 3. */
   retries?: number;
 }
@@ -69,8 +75,7 @@ const INDEX_FILE = 'model.safetensors.index.json';
 /** The folder downloadModel fills for a repo and revision. */
 export function modelCacheFolder(cacheDir: string, repo: string, revision = 'main'): string {
   validateRepo(repo);
-  // Revisions such as "refs/pr/1" become one folder name.
-  return join(cacheDir, ...repo.split('/'), revision.replaceAll('/', '--'));
+  return modelFolder(repo, revision, cacheDir);
 }
 
 function validateRepo(repo: string): void {
@@ -87,7 +92,9 @@ function validateFileName(file: string, where: string): void {
 
 export async function downloadModel(options: DownloadOptions): Promise<string> {
   const revision = options.revision ?? 'main';
-  const folder = modelCacheFolder(options.cacheDir, options.repo, revision);
+  validateRepo(options.repo);
+  if (options.folder === undefined && options.cacheDir === undefined) throw new DownloadError('downloadModel: give cacheDir or folder');
+  const folder = options.folder ?? modelCacheFolder(options.cacheDir!, options.repo, revision);
   mkdirSync(folder, { recursive: true });
   const endpoint = (options.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
   const context = { ...options, revision, endpoint, folder };
@@ -212,7 +219,7 @@ async function downloadFile(ctx: Context, file: string, optional: boolean, posit
       }
       if (response.status === 401 || response.status === 403) {
         await response.body?.cancel();
-        throw new DownloadError(`${ctx.repo}: access to "${file}" denied (HTTP ${response.status} from ${url}); a gated or private model needs a token`, response.status);
+        throw new DownloadError(`${ctx.repo}: access to "${file}" denied (HTTP ${response.status} from ${url}); ${accessHint(ctx.endpoint, ctx.repo, response.status, ctx.token !== undefined)}`, response.status);
       }
       if (response.status === 416 && have > 0) {
         // Our partial file does not fit the server's file (changed upstream?): start again.
@@ -251,6 +258,11 @@ async function downloadFile(ctx: Context, file: string, optional: boolean, posit
   if (total !== undefined && size !== total) {
     rmSync(partial, { force: true });
     throw new DownloadError(`${ctx.repo}: "${file}" has ${size} bytes, the server announced ${total}`);
+  }
+  const listed = ctx.sizes?.[file];
+  if (listed !== undefined && size !== listed) {
+    rmSync(partial, { force: true });
+    throw new DownloadError(`${ctx.repo}: "${file}" has ${size} bytes, the hub's file listing says ${listed}`);
   }
   const expected = ctx.sha256?.[file]?.toLowerCase();
   const checks: Array<{ algorithm: 'sha256' | 'git-sha1'; hex: string; source: string }> = [];
@@ -296,4 +308,97 @@ function hashFile(path: string, algorithm: 'sha256' | 'git-sha1', size: number):
       .on('error', reject)
       .on('end', () => resolve(hash.digest('hex')));
   });
+}
+
+/** What to do about a 401/403 from the hub. Never includes the token. */
+export function accessHint(endpoint: string, repo: string, status: number, hadToken: boolean): string {
+  const page = `${endpoint.replace(/\/+$/, '')}/${repo}`;
+  if (!hadToken) return `a gated or private model needs an access token: accept the model's licence on ${page} (logged in), then set HF_TOKEN to an access token of that account`;
+  if (status === 403) return `the token in HF_TOKEN has no access to it: accept the model's licence on ${page} with that account (or use a token with read access)`;
+  return `the token in HF_TOKEN was refused (expired or mistyped?); if the model is gated, accept its licence on ${page}`;
+}
+
+/** One entry of the hub's tree listing (`GET /api/models/{repo}/tree/{revision}?recursive=1`). */
+export interface HubFile {
+  path: string;
+  size: number;
+  /** Present for LFS files: the sha256 of the content. */
+  lfs?: { sha256: string; size: number };
+}
+
+export interface HubListing {
+  /** The commit the revision points at, when the hub says. */
+  commit?: string;
+  files: HubFile[];
+}
+
+type ListingOptions = Pick<DownloadOptions, 'repo' | 'revision' | 'endpoint' | 'token' | 'signal'>;
+
+/**
+ * The files of a repository at a revision, with sizes and LFS sha256s: the revision API (commit, and a clear 404 for
+ * a missing repo or revision) then the recursive tree API, following its `Link: rel="next"` pages.
+ */
+export async function listRepoFiles(options: ListingOptions): Promise<HubListing> {
+  validateRepo(options.repo);
+  const revision = options.revision ?? 'main';
+  const endpoint = (options.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  const base = `${endpoint}/api/models/${options.repo}`;
+  const info = (await hubJson(options, endpoint, revision, `${base}/revision/${encodeURIComponent(revision)}`)) as { sha?: unknown };
+  const files: HubFile[] = [];
+  let next: string | undefined = `${base}/tree/${encodeURIComponent(revision)}?recursive=1`;
+  for (let page = 0; next && page < 1000; page++) {
+    const { body, link } = await hubJsonWithLink(options, endpoint, revision, next);
+    if (!Array.isArray(body)) throw new DownloadError(`${next}: expected a JSON array (the hub's tree listing)`);
+    for (const entry of body as Array<Record<string, unknown>>) {
+      if (entry?.type !== 'file' || typeof entry.path !== 'string' || typeof entry.size !== 'number') continue;
+      const lfs = entry.lfs as { oid?: unknown; size?: unknown } | undefined;
+      files.push({
+        path: entry.path,
+        size: entry.size,
+        ...(lfs && typeof lfs.oid === 'string' && { lfs: { sha256: lfs.oid.toLowerCase(), size: typeof lfs.size === 'number' ? lfs.size : entry.size } }),
+      });
+    }
+    next = link;
+  }
+  return { ...(typeof info.sha === 'string' && { commit: info.sha }), files };
+}
+
+async function hubJson(options: ListingOptions, endpoint: string, revision: string, url: string): Promise<unknown> {
+  return (await hubJsonWithLink(options, endpoint, revision, url)).body;
+}
+
+async function hubJsonWithLink(options: ListingOptions, endpoint: string, revision: string, url: string): Promise<{ body: unknown; link?: string }> {
+  const headers: Record<string, string> = { 'user-agent': 'agentchord', accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { headers, signal: options.signal });
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new DownloadError(`cannot reach ${endpoint} (${cause?.code ?? cause?.message ?? (e as Error).message}); set HF_ENDPOINT for a mirror`);
+  }
+  const code = response.headers.get('x-error-code') ?? '';
+  if (response.status === 401 || response.status === 403) {
+    await response.body?.cancel();
+    if (code === 'RepoNotFound') throw new DownloadError(`${options.repo}: repository not found at ${endpoint} (HTTP ${response.status}); if it is private, set HF_TOKEN to an access token with access to it`, response.status);
+    throw new DownloadError(`${options.repo}: access denied (HTTP ${response.status} from ${url}); ${accessHint(endpoint, options.repo, response.status, options.token !== undefined)}`, response.status);
+  }
+  if (response.status === 404) {
+    await response.body?.cancel();
+    if (code === 'RevisionNotFound') throw new DownloadError(`${options.repo}: revision "${revision}" not found (HTTP 404 from ${url}); name a branch, tag or commit of the repository`, 404);
+    throw new DownloadError(`${options.repo}: repository not found at ${endpoint} (HTTP 404 from ${url}); check the name (org/name) and HF_ENDPOINT`, 404);
+  }
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new DownloadError(`${options.repo}: HTTP ${response.status} ${response.statusText} from ${url}`, response.status);
+  }
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (e) {
+    throw new DownloadError(`${url}: the answer is not valid JSON (${(e as Error).message}); is ${endpoint} a Hugging Face hub?`);
+  }
+  const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+  return { body, ...(link && { link: new URL(link, url).toString() }) };
 }

@@ -1,4 +1,5 @@
 import type { Command } from '../command';
+import { initCommand } from './init';
 import { validateCommand } from './validate';
 import { attributeCommand } from './attribute';
 import { generateCommand } from './generate';
@@ -11,6 +12,7 @@ import { importCommand } from './import';
 import { blameCommand } from './blame';
 import { compareCommand } from './compare';
 import { cacheCommand } from './cache';
+import { modelCommand } from './model';
 
 /** In the order `agentchord --help` lists them. */
-export const commands: Command[] = [validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand];
+export const commands: Command[] = [initCommand, validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand, modelCommand];

@@ -11,8 +11,10 @@ import { loadModel } from '../../backend/runtime/loadModel';
 import { ModelError } from '../../backend/errors';
 import type { LoadedModel } from '../../backend/runtime/types';
 import { CliError } from '../cliError';
+import { modelFolder, parseModelRef } from '../../shared/modelCache';
 
-export const MODEL_OPTIONS_HELP = `  --model <dir>       Hugging Face model folder (config.json, *.safetensors, tokenizer.json)
+export const MODEL_OPTIONS_HELP = `  --model <dir>       Hugging Face model folder (config.json, *.safetensors, tokenizer.json), or the repository
+                      id of a pulled model (org/name[@revision], see 'agentchord model')
   --device <d>        auto (default: CUDA, then WebGPU, then CPU), cpu, cuda or webgpu
   --cache-dir <dir>   compiled-graph cache (default $AGENTCHORD_CACHE or ~/.cache/agentchord)
   --verbose           log loading steps and the device choice to stderr`;
@@ -35,7 +37,13 @@ export async function loadCliModel(
   values: { model?: string; device?: string; 'cache-dir'?: string; verbose?: boolean },
 ): Promise<LoadedModel> {
   if (!values.model) throw new CliError(`${command}: --model <dir> is required`);
-  const dir = resolve(values.model);
+  let dir = resolve(values.model);
+  // Not a folder here but shaped like org/name: the model cache's folder for it (as in agentchord.yaml).
+  const ref = existsSync(dir) ? undefined : parseModelRef(values.model);
+  if (ref) {
+    dir = modelFolder(ref.repo, ref.revision);
+    if (!existsSync(dir)) throw new CliError(`${command}: --model: ${values.model} is neither a folder nor a pulled model (${dir}); run: agentchord model pull ${ref.repo}`);
+  }
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new CliError(`${command}: --model: model folder not found: ${dir}`);
   const device: DeviceChoice | undefined = parseDeviceChoice(values.device ?? 'auto');
   if (!device) throw new CliError(`${command}: --device: expected auto, cpu, cuda or webgpu, got '${values.device}'`);

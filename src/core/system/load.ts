@@ -41,7 +41,7 @@ export function loadSystemFromText(file: string, text: string, host: FileHost): 
     ...semanticProblems(source, data, host),
   ], file);
   if (hasErrors(problems)) return { problems };
-  return { system: buildSystem(source, data), problems };
+  return { system: buildSystem(source, data, host), problems };
 }
 
 /** Loads a system file from disk. A file that cannot be read is one problem at 1:1. */

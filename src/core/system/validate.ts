@@ -14,6 +14,7 @@ import type { PromptFile } from '../prompt/types';
 import { promptProblemsForFile } from '../prompt/problems';
 import { DEFAULTS } from './defaults';
 import { isInside } from './files';
+import { pullCommand, resolveModelPath } from './modelPath';
 import { findClosingEdges, nodesReaching, topologicalOrder } from './graph';
 import type { Edge } from './graph';
 import { displayPath, looksLikeApiKey } from './schema';
@@ -171,9 +172,22 @@ class SemanticCheck {
   private checkModels() {
     for (const [name, spec] of Object.entries(this.models)) {
       const model = fields(spec);
-      if (model.provider === 'local' && text(model.path) !== undefined) {
-        // A warning: the folder may be downloaded later; only attribution and local runs need it.
-        this.checkFile(['models', name, 'path'], `model '${name}': model folder`, 'warning', 'directory');
+      const written = model.provider === 'local' ? text(model.path) : undefined;
+      if (written !== undefined) {
+        const resolved = written === '' ? undefined : resolveModelPath(this.dir, written, (p) => this.host.exists(p));
+        if (resolved?.ref) {
+          // A repository id: the model cache's folder. A warning, as for a missing folder: only local runs need it.
+          if (!resolved.pulled) {
+            this.report(
+              ['models', name, 'path'],
+              `model '${name}': '${written}' is not a folder here and has not been pulled into the model cache (${resolved.path}); run: ${pullCommand(resolved.ref)}`,
+              'warning',
+            );
+          }
+        } else {
+          // A warning: the folder may be downloaded later; only attribution and local runs need it.
+          this.checkFile(['models', name, 'path'], `model '${name}': model folder`, 'warning', 'directory');
+        }
       }
       if (model.provider === 'openai') {
         const baseUrl = text(model.baseUrl);
@@ -460,7 +474,7 @@ interface RawAgent {
   description?: string;
 }
 
-export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
+export function buildSystem(source: YamlSource, data: unknown, host: FileHost): SystemConfig {
   const raw = data as RawSystem;
   const file = source.file;
   const dir = dirname(file);
@@ -477,7 +491,7 @@ export function buildSystem(source: YamlSource, data: unknown): SystemConfig {
       m.provider === 'replay'
         ? { kind: 'replay', name, field: m.field ?? DEFAULTS.replayField, parameters: {}, range }
         : m.provider === 'local'
-        ? { kind: 'local', name, path: abs(m.path), device: m.device ?? DEFAULTS.localDevice, parameters: m.parameters ?? {}, range }
+        ? { kind: 'local', name, path: resolveModelPath(dir, m.path, (p) => host.exists(p)).path, device: m.device ?? DEFAULTS.localDevice, parameters: m.parameters ?? {}, range }
         : {
             kind: 'endpoint',
             name,

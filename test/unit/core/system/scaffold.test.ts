@@ -5,13 +5,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { loadSystemFile, SYSTEM_FILE_NAME } from '../../../../src/core/system';
-import { scaffoldSystem } from '../../../../src/core/system/scaffold';
+import { ENDPOINT_SURROGATE, scaffoldSystem, type ScaffoldOptions } from '../../../../src/core/system/scaffold';
 import { parsePromptFile } from '../../../../src/core/prompt';
 import { repoPath } from '../../repo';
 
-function writeScaffold(name: string): string {
+function writeScaffold(name: string, options: Omit<ScaffoldOptions, 'name'> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'agentchord-scaffold-'));
-  for (const f of scaffoldSystem({ name })) {
+  for (const f of scaffoldSystem({ name, ...options })) {
     mkdirSync(dirname(join(dir, f.path)), { recursive: true });
     writeFileSync(join(dir, f.path), f.content);
   }
@@ -38,9 +38,15 @@ describe('scaffold', () => {
   test('a new system validates with zero problems', () => {
     const dir = writeScaffold('Support "desk": v2');
     try {
+      // The one problem: the surrogate (a repository id) is not pulled in an empty model cache.
+      process.env.AGENTCHORD_MODELS = join(dir, 'no-models');
       const result = loadSystemFile(join(dir, SYSTEM_FILE_NAME));
-      assert.deepEqual(result.problems, []);
+      delete process.env.AGENTCHORD_MODELS;
+      assert.deepEqual(result.problems.map((p) => [p.severity, p.message.replace(/ \(.*\)/, '')]), [
+        ['warning', `model 'surrogate': '${ENDPOINT_SURROGATE}' is not a folder here and has not been pulled into the model cache; run: agentchord model pull ${ENDPOINT_SURROGATE}`],
+      ]);
       const system = result.system!;
+      assert.equal(system.attribution.model, 'surrogate');
       assert.equal(system.name, 'Support "desk": v2'); // quoted safely in the YAML
       assert.deepEqual(system.order, ['researcher', 'critic', 'writer']);
       assert.equal(system.output, 'writer');
@@ -57,11 +63,35 @@ describe('scaffold', () => {
     }
   });
 
-  test('paths are relative and unique', () => {
-    const paths = scaffoldSystem({ name: 'x' }).map((f) => f.path);
-    assert.equal(new Set(paths).size, paths.length);
-    for (const p of paths) assert.ok(!p.startsWith('/') && !p.includes('..') && !p.includes('\\'), p);
-    assert.ok(paths.includes('agentchord.yaml'));
+  test('paths are relative and unique; README is the second file of both templates', () => {
+    for (const template of ['endpoint', 'offline'] as const) {
+      const paths = scaffoldSystem({ name: 'x', template, retrievalModel: repoPath('models/chord-retrieval') }).map((f) => f.path);
+      assert.equal(new Set(paths).size, paths.length);
+      for (const p of paths) assert.ok(!p.startsWith('/') && !p.includes('..') && !p.includes('\\'), p);
+      assert.deepEqual(paths.slice(0, 2), ['agentchord.yaml', 'README.md']);
+    }
+  });
+
+  test('the offline template: zero problems, the answerer on chord-retrieval in the lines format, replayed reporters', () => {
+    const model = repoPath('models/chord-retrieval');
+    const dir = writeScaffold('first', { template: 'offline', retrievalModel: model });
+    try {
+      const result = loadSystemFile(join(dir, SYSTEM_FILE_NAME));
+      assert.deepEqual(result.problems, []);
+      const system = result.system!;
+      assert.deepEqual(system.order, ['planner', 'checker', 'scout', 'answerer']);
+      const retrieval = system.models.retrieval;
+      assert.ok(retrieval.kind === 'local' && retrieval.path === model);
+      assert.equal(system.attribution.model, 'retrieval');
+      const answerer = system.agents.find((a) => a.name === 'answerer')!;
+      assert.deepEqual(answerer.input, { format: 'lines', template: '{{label}}: {{content}}', separator: '\n' });
+      assert.equal(system.models.reports.kind, 'replay');
+      assertJsonl(system.datasets.train!, 2);
+      assertJsonl(system.datasets.validation!, 2);
+      assert.throws(() => scaffoldSystem({ name: 'x', template: 'offline' }), /needs the chord-retrieval model folder/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
