@@ -180,7 +180,7 @@ class SemanticCheck {
           if (!resolved.pulled) {
             this.report(
               ['models', name, 'path'],
-              `model '${name}': '${written}' is not a folder here and has not been pulled into the model cache (${resolved.path}); run: ${pullCommand(resolved.ref)}`,
+              `model '${name}': model folder '${written}' not found, nor pulled into the model cache as a repository (${resolved.path}); run: ${pullCommand(resolved.ref)}`,
               'warning',
             );
           }

@@ -58,7 +58,7 @@ test('an unpulled repository id is a problem on its line that says how to pull i
   const [problem] = result.problems;
   assert.equal(problem.line, 5);
   assert.equal(problem.file, join(dir, 'agentchord.yaml'));
-  assert.match(problem.message, /model 'surrogate': 'acme\/not-pulled' is not a folder here and has not been pulled/);
+  assert.match(problem.message, /^model 'surrogate': model folder 'acme\/not-pulled' not found, nor pulled into the model cache as a repository \(/);
   assert.match(problem.message, /run: agentchord model pull acme\/not-pulled$/);
   const withRevision = loadSystemFile(join(system('acme/not-pulled@dev'), 'agentchord.yaml'));
   assert.match(withRevision.problems[0].message, /run: agentchord model pull acme\/not-pulled --revision dev$/);

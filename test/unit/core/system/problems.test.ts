@@ -157,7 +157,8 @@ describe('system file problems', () => {
     ];
     const result = load(lines, hostWith('prompts/researcher.chord.md', 'prompts/writer.chord.md', 'data/train.jsonl'));
     expectProblems(result, [
-      ['4:34', /^model 'tiny': model folder 'models\/tiny' not found$/, 'warning'],
+      // Shaped like a repository id (org/name), so the message also says how to pull it.
+      ['4:34', /^model 'tiny': model folder 'models\/tiny' not found, nor pulled into the model cache as a repository \(.*\); run: agentchord model pull models\/tiny$/, 'warning'],
       ['11:13', /^agent 'critic': prompt file 'prompts\/critic\.chord\.md' not found$/],
       ['19:18', /^tools\.module: file 'tools\/index\.ts' not found$/],
       ['20:50', /^datasets\.validation: file 'data\/val\.jsonl' not found$/],

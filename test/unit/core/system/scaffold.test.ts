@@ -43,7 +43,7 @@ describe('scaffold', () => {
       const result = loadSystemFile(join(dir, SYSTEM_FILE_NAME));
       delete process.env.AGENTCHORD_MODELS;
       assert.deepEqual(result.problems.map((p) => [p.severity, p.message.replace(/ \(.*\)/, '')]), [
-        ['warning', `model 'surrogate': '${ENDPOINT_SURROGATE}' is not a folder here and has not been pulled into the model cache; run: agentchord model pull ${ENDPOINT_SURROGATE}`],
+        ['warning', `model 'surrogate': model folder '${ENDPOINT_SURROGATE}' not found, nor pulled into the model cache as a repository; run: agentchord model pull ${ENDPOINT_SURROGATE}`],
       ]);
       const system = result.system!;
       assert.equal(system.attribution.model, 'surrogate');
