@@ -37,6 +37,9 @@ export interface PersistedState {
 export class GraphApp {
   private drawing: GraphDrawing | undefined;
   private model: GraphViewModel | undefined;
+  /** Refits the drawing whenever the canvas changes size (panel resized, side panel wrapped below). */
+  private readonly resizes = new ResizeObserver(() => this.fit());
+  private canvas: HTMLElement | undefined;
 
   constructor(
     private readonly root: HTMLElement,
@@ -80,6 +83,16 @@ export class GraphApp {
     main.append(canvas, side);
     this.root.replaceChildren(toolbar, notice, main);
     this.root.removeAttribute('aria-busy');
+    this.resizes.disconnect();
+    this.canvas = canvas;
+    this.fit();
+    this.resizes.observe(canvas);
+  }
+
+  private fit(): void {
+    if (!this.canvas || !this.drawing) return;
+    // The canvas's content box (its padding left out), so a fitted drawing causes no scroll bars.
+    this.drawing.fit({ width: this.canvas.clientWidth - 4, height: this.canvas.clientHeight - 4 });
   }
 
   private onGraphClick(event: MouseEvent): void {
@@ -149,11 +162,13 @@ export class GraphApp {
 
   private blamePanel(model: GraphViewModel): HTMLElement {
     const section = panel(model.mode === 'topk' ? `Blame (sample ${model.sampleId ?? ''})` : 'Blame (whole run)');
+    // Every agent on a failing path gets that path, so two agents can both be "100%": say what the share is of.
+    section.append(el('p', { class: 'hint' }, 'Failing trajectories (input → … → loss) that pass through each agent.'));
     const list = el('ul', { class: 'blame' });
     for (const b of model.blame) {
-      const item = el('li', {});
+      const item = el('li', { title: `${b.agent}: ${b.text} (${percent(b.share)})` });
       const meter = el('meter', { min: '0', max: '1', value: String(b.share) });
-      item.append(el('span', { class: 'name' }, b.agent), meter, el('span', { class: 'share' }, `${percent(b.share)} (${b.trajectories})`));
+      item.append(el('span', { class: 'name' }, b.agent), meter, el('span', { class: 'share' }, b.text));
       list.append(item);
     }
     section.append(list);

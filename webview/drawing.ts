@@ -3,7 +3,7 @@
  * nodes and edges it names (no re-render), which keeps 50 agents and 1000 edges responsive.
  */
 import type { GraphViewModel, ViewEdge, ViewNode } from '../src/protocol/webview';
-import { edgePathData, formatWeight, percent, truncateLabel } from './svg';
+import { edgePathData, fitSize, truncateLabel } from './svg';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -14,7 +14,15 @@ export class GraphDrawing {
   private highlighted: Element[] = [];
 
   constructor(private readonly model: GraphViewModel) {
-    this.svg = svgEl('svg', { class: 'graph', width: model.width, height: model.height, viewBox: `0 0 ${model.width} ${model.height}`, role: 'img' });
+    // The viewBox is the layout's coordinates; fit() sets the drawn size from the panel's (the browser scales).
+    this.svg = svgEl('svg', {
+      class: 'graph',
+      width: model.width,
+      height: model.height,
+      viewBox: `0 0 ${model.width} ${model.height}`,
+      preserveAspectRatio: 'xMidYMin meet',
+      role: 'img',
+    });
     this.svg.setAttribute('aria-label', `${model.mode === 'topk' ? 'Top-k attribution graph' : 'Agent graph'} of ${model.system.name}`);
     const defs = svgEl('defs', {});
     // Fixed size in user units: the default (stroke-width units) would blow arrows up on the widest edges.
@@ -26,6 +34,15 @@ export class GraphDrawing {
     const nodes = svgEl('g', { class: 'nodes' });
     for (const node of model.nodes) nodes.append(this.nodeElement(node));
     this.svg.append(defs, edges, nodes);
+  }
+
+  /** Scales the drawing to a panel of this size (see fitSize); returns the scale used. */
+  fit(panel: { width: number; height: number }): number {
+    const size = fitSize(this.model, panel);
+    this.svg.setAttribute('width', String(size.width));
+    this.svg.setAttribute('height', String(size.height));
+    this.svg.setAttribute('data-scale', String(size.scale));
+    return size.scale;
   }
 
   /** Dims everything but these nodes and edges; empty lists clear the highlight. */
@@ -60,7 +77,9 @@ export class GraphDrawing {
     const text = svgEl('text', { x: 12, y: node.height / 2, class: `node-label${strongFill}`, 'dominant-baseline': 'central' });
     text.textContent = truncateLabel(node.label);
     const title = svgEl('title', {});
-    title.textContent = node.agent !== undefined ? `${node.label}\nblame ${percent(node.blame)}${node.kind === 'agent' ? '\nclick: open the prompt' : ''}` : node.label;
+    const blame = node.agent !== undefined ? this.model.blame.find((b) => b.agent === node.agent) : undefined;
+    const blameLine = blame?.text ? `\nblame: ${blame.text}` : '';
+    title.textContent = node.agent !== undefined ? `${node.label}${blameLine}${node.kind === 'agent' ? '\nclick: open the prompt' : ''}` : node.label;
     g.append(text, title);
     this.nodeEls.set(node.id, g);
     return g;
@@ -70,7 +89,8 @@ export class GraphDrawing {
     const cls = `edge kind-${edge.kind}${edge.kept ? '' : ' dropped'}${edge.weight !== undefined && edge.weight < 0 ? ' negative' : ''}`;
     const path = svgEl('path', { d: edgePathData(edge.points), class: cls, 'stroke-width': edge.width, 'marker-end': 'url(#arrow)', 'data-edge': edge.id });
     const title = svgEl('title', {});
-    title.textContent = `${edge.from} → ${edge.to}\n${edge.kind === 'connection' ? `weight ${formatWeight(edge.weight)}` : 'structural'}\nclick: open the input`;
+    // `title` is absent from a state saved by an older version (redrawn from getState() until the host answers).
+    title.textContent = `${edge.title ?? `${edge.from} → ${edge.to}`}\nclick: open the input`;
     path.append(title);
     this.edgeEls.set(edge.id, path);
     return path;

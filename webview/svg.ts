@@ -39,3 +39,20 @@ export function formatScore(score: number | undefined): string {
 function n(v: number): string {
   return String(Math.round(v * 10) / 10);
 }
+
+/** The drawing is scaled into the panel between these factors; past MIN_SCALE the canvas scrolls instead. */
+export const MIN_SCALE = 0.4;
+export const MAX_SCALE = 1.5;
+
+/**
+ * The size to draw a width x height graph at in a panel of the given size: scaled to fit (aspect kept), but no
+ * smaller than MIN_SCALE (labels would be unreadable: scroll instead) and no larger than MAX_SCALE (a three-node graph
+ * blown up to the panel looks broken). Pure arithmetic on the sizes, so the same panel gives the same drawing.
+ */
+export function fitSize(graph: { width: number; height: number }, panel: { width: number; height: number }): { width: number; height: number; scale: number } {
+  const w = Math.max(graph.width, 1);
+  const h = Math.max(graph.height, 1);
+  const fit = panel.width > 0 && panel.height > 0 ? Math.min(panel.width / w, panel.height / h) : 1;
+  const scale = Math.round(Math.min(MAX_SCALE, Math.max(MIN_SCALE, fit)) * 1000) / 1000;
+  return { width: Math.round(w * scale), height: Math.round(h * scale), scale };
+}

@@ -6,10 +6,13 @@
 // a person to look at. Recipe: ../shared/notes/vscode-offline-testing.md, section B.
 // Same prerequisite policy as the vscode layer: a visible WARNING and skipped outside CI, a failure under CI=true.
 // Run alone: node scripts/test.mjs --layer ui-e2e
+// With AGENTCHORD_SCREENSHOTS=<folder> (e.g. docs/screenshots, relative to the repository) some steps also save a
+// 1280x800 screenshot for the documentation there; without it nothing outside test-artifacts/ is written, so normal
+// runs never rewrite the committed images.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { provision } from '../provision-vscode.mjs';
 import { CHROMIUM, CHROMIUM_FLAGS, REPO, freePort, isolatedEnv, stopGroup, waitForServer } from './lib/vscodeServer.mjs';
 
@@ -21,6 +24,9 @@ const AGENTS = ['planner', 'checker', 'scout', 'answerer'];
 /** Optimize on the demo takes ~4 s from the CLI; the extension host also starts the attribution backend. */
 const OPTIMIZE_TIMEOUT_MS = 4 * 60_000;
 const VIEWPORT = { width: 1600, height: 1000 };
+/** The documentation screenshots: small enough to commit, large enough to read. */
+const DOC_VIEWPORT = { width: 1280, height: 800 };
+const DOC_SHOTS = process.env.AGENTCHORD_SCREENSHOTS ? join(REPO, process.env.AGENTCHORD_SCREENSHOTS) : undefined;
 /**
  * Workspace settings that keep the screenshots about AgentChord: no chat panel on the right, no welcome page, no
  * notifications from other features.
@@ -122,6 +128,27 @@ const STEPS = [
       await lens.waitFor({ state: 'visible', timeout: 30_000 });
       const text = await lens.innerText();
       if (!/blame\s+100%/.test(text)) throw new Error(`the planted fault's agent is not blamed 100%: ${JSON.stringify(text)}`);
+      // Short separate lenses (blame, strongest in, strongest out, loss), each with its detail as the tooltip.
+      const links = lens.locator('a');
+      const titles = (await links.allInnerTexts()).map((t) => t.trim());
+      if (!(titles.length >= 3 && /^blame \d+%/.test(titles[0]) && titles.some((t) => /^in: /.test(t)) && titles.some((t) => /^out: → /.test(t)))) {
+        throw new Error(`expected separate blame / in: / out: lenses, got ${JSON.stringify(titles)}`);
+      }
+      const tooltip = await links.first().getAttribute('title');
+      if (!/failing trajectories/.test(tooltip ?? '')) throw new Error(`the blame lens has no detail in its tooltip: ${JSON.stringify(tooltip)}`);
+    },
+  },
+  {
+    name: "Show Token Saliency on the blamed agent's prompt file colours the prompt text under its CodeLens",
+    shot: '03b-prompt-saliency.png',
+    docShot: 'prompt-codelens-saliency.png',
+    async run(ui) {
+      await ui.command('AgentChord: Show Token Saliency');
+      await ui.pick(/^checker · /); // a sample of the run: the saliency of the prompt for that sample's call
+      const editor = ui.page.locator('.editor-group-container.active .monaco-editor').first();
+      await editor.locator('.view-overlays [class*="ced-"], .view-lines span[class*="ced-"]').first().waitFor({ state: 'attached', timeout: OPTIMIZE_TIMEOUT_MS });
+      await editor.locator('.codelens-decoration a', { hasText: /^in: / }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      await ui.page.waitForTimeout(1000); // the progress toast fades out
     },
   },
   {
@@ -133,8 +160,22 @@ const STEPS = [
       const frame = ui.webviewFrame();
       for (const agent of AGENTS) await frame.getByText(agent, { exact: true }).first().waitFor({ state: 'visible', timeout: 30_000 });
       await frame.getByText(/blame \(whole run\)/i).filter({ visible: true }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      // The blame says what its share is of (two agents at 100% read as a contradiction otherwise).
+      await frame.getByText(/^on \d+ of \d+ failing trajector/).first().waitFor({ state: 'visible', timeout: 10_000 });
+      // Edges explain themselves on hover: an SVG <title> with the share of the target's input weight.
+      const edgeTitles = await frame.locator('path.edge > title').allTextContents();
+      if (!edgeTitles.some((t) => /→ answerer: \d+% of answerer's input weight \(w /.test(t))) throw new Error(`no edge into the answerer says its share: ${JSON.stringify(edgeTitles)}`);
+      // The drawing is fitted to the canvas: scaled (data-scale) and no wider than it.
+      const svg = frame.locator('svg.graph');
+      await svg.waitFor({ state: 'visible', timeout: 10_000 });
+      const scale = Number(await svg.getAttribute('data-scale'));
+      const [svgBox, canvasBox] = [await svg.boundingBox(), await frame.locator('.canvas').boundingBox()];
+      if (!(scale > 0) || !svgBox || !canvasBox || svgBox.width > canvasBox.width + 1) {
+        throw new Error(`the graph is not fitted to its panel (scale ${scale}, svg ${JSON.stringify(svgBox)}, canvas ${JSON.stringify(canvasBox)})`);
+      }
       await ui.page.waitForTimeout(1000); // the layout settles
     },
+    docShot: 'graph.png',
   },
   {
     name: "AgentChord: Show Token Saliency colours the answerer's call input",
@@ -197,8 +238,30 @@ const STEPS = [
     },
   },
   {
+    name: 'the walkthrough "Get started with AgentChord" opens from the palette and lists its steps',
+    shot: '07-walkthrough.png',
+    docShot: 'walkthrough.png',
+    async run(ui) {
+      await ui.page.locator('.part.panel .codicon-panel-close, .part.panel .codicon-close').first().click({ timeout: 3000 }).catch(() => {});
+      await ui.command('View: Close All Editors');
+      // Without the side bar the editor is wide enough for the walkthrough's two columns (steps | the step's page).
+      await ui.command('View: Close Primary Side Bar');
+      await ui.command('Welcome: Open Walkthrough...');
+      await ui.pick('Get started with AgentChord');
+      const page = ui.page.locator('.gettingStartedContainer');
+      await page.getByText('Get started with AgentChord').first().waitFor({ state: 'visible', timeout: 30_000 });
+      for (const step of ['Run the demo', 'Look at the graph and the saliency', 'Download a model', 'Create a system', 'Import a trace']) {
+        await page.getByText(step, { exact: true }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      }
+      // The selected step's page (media/walkthrough/run-demo.md) renders in a webview beside the steps.
+      await ui.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame')
+        .getByText('planted fault found by gradients', { exact: false }).first().waitFor({ state: 'visible', timeout: 20_000 });
+      await ui.page.waitForTimeout(1000);
+    },
+  },
+  {
     name: 'Developer: Show Running Extensions lists AgentChord as activated (its activation time printed)',
-    shot: '07-running-extensions.png',
+    shot: '08-running-extensions.png',
     async run(ui) {
       await ui.page.locator('.part.panel .codicon-panel-close, .part.panel .codicon-close').first().click({ timeout: 3000 }).catch(() => {});
       await ui.command('View: Close All Editors');
@@ -261,6 +324,7 @@ async function scenario(paths) {
       try {
         await step.run(ui);
         await page.screenshot({ path: join(ARTIFACTS, step.shot) });
+        if (DOC_SHOTS && step.docShot) await docScreenshot(page, join(DOC_SHOTS, step.docShot));
         console.log(`ok ${i + 1} ui: ${step.name} (${((Date.now() - started) / 1000).toFixed(1)} s, test-artifacts/ui/${step.shot})`);
         totals.passed++;
       } catch (err) {
@@ -282,6 +346,25 @@ async function scenario(paths) {
     rmSync(scratch, { recursive: true, force: true });
   }
   return totals;
+}
+
+/**
+ * A documentation screenshot at DOC_VIEWPORT (the workbench and the graph's fit re-lay out on the resize), written
+ * under a temporary name and renamed so a failed run leaves no half-written image; then the test viewport again.
+ */
+async function docScreenshot(page, file) {
+  mkdirSync(dirname(file), { recursive: true });
+  await page.setViewportSize(DOC_VIEWPORT);
+  try {
+    await page.waitForTimeout(1500);
+    const partial = `${file}.partial.png`;
+    await page.screenshot({ path: partial });
+    renameSync(partial, file);
+    console.log(`# ui: documentation screenshot ${file}`);
+  } finally {
+    await page.setViewportSize(VIEWPORT);
+    await page.waitForTimeout(500);
+  }
 }
 
 /**

@@ -53,6 +53,10 @@ export interface ViewEdge {
   weight?: number;
   /** Stroke width in pixels, from |weight| relative to the largest |weight| into the same node. */
   width: number;
+  /** |weight| / Σ |weight| of the weighted connections into the same node, in [0, 1]; absent when unweighted. */
+  share?: number;
+  /** The hover text, e.g. "checker → answerer: 73% of answerer's input weight (w 0.81)". */
+  title: string;
   /** In the top-k attribution graph. */
   kept: boolean;
   /** The call whose input this edge feeds (top-k mode): what clicking the edge opens. */
@@ -73,8 +77,14 @@ export interface ViewTrajectory {
 
 export interface ViewBlame {
   agent: string;
+  /** Failing trajectories (input → … → loss) through the agent. */
   trajectories: number;
+  /** trajectories / total. Not a split of the blame: every agent on a path gets it, so shares need not sum to 1. */
   share: number;
+  /** Failing trajectories shown in all (the denominator). */
+  total: number;
+  /** What the share is of, e.g. "on 2 of 2 failing trajectories". */
+  text: string;
 }
 
 /** A run as the graph panel's run picker shows it (not the report's RunSummary of src/core/report). */

@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import type { Ctx } from '../ctx';
 import type { RunStore } from '../runs/runStore';
 import type { SystemWorkspace } from '../systemWorkspace';
-import { lensTitles, summarizeAgents, type AgentRunSummary } from '../pure/codelens/agentSummary';
+import { lensTexts, summarizeAgents, type AgentRunSummary } from '../pure/codelens/agentSummary';
 import { COMMANDS } from '../commandIds';
 
 /**
@@ -81,14 +81,13 @@ export class PromptCodeLensProvider implements vscode.CodeLensProvider, vscode.D
       }
       if (!found) continue;
       const { runDir, summary } = found;
-      const titles = lensTitles(summary);
-      const trajectories = { title: titles.blame, command: COMMANDS.showAgentTrajectories, arguments: [{ runDir, agent: owner.agent }] };
-      const graphArgs = { systemFile: owner.systemFile, runId: basename(runDir), agent: owner.agent };
-      const graph = (title: string) => ({ title, command: COMMANDS.openGraph, arguments: [graphArgs] });
-      lenses.push(new vscode.CodeLens(top, trajectories));
-      if (titles.incoming) lenses.push(new vscode.CodeLens(top, graph(titles.incoming)));
-      if (titles.outgoing) lenses.push(new vscode.CodeLens(top, graph(titles.outgoing)));
-      lenses.push(new vscode.CodeLens(top, { ...trajectories, title: titles.loss }));
+      const trajectories = { command: COMMANDS.showAgentTrajectories, arguments: [{ runDir, agent: owner.agent }] };
+      const graph = { command: COMMANDS.openGraph, arguments: [{ systemFile: owner.systemFile, runId: basename(runDir), agent: owner.agent }] };
+      // Connections focus the agent in the graph; blame and loss list its trajectories.
+      for (const lens of lensTexts(summary)) {
+        const target = lens.kind === 'incoming' || lens.kind === 'outgoing' ? graph : trajectories;
+        lenses.push(new vscode.CodeLens(top, { ...target, title: lens.title, tooltip: lens.tooltip }));
+      }
     }
     return lenses;
   }

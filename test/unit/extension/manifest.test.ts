@@ -18,6 +18,12 @@ interface Manifest {
     views: Record<string, Array<{ id: string; name: string }>>;
     viewsWelcome: Array<{ view: string; contents: string }>;
     yamlValidation: Array<{ fileMatch: string; url: string }>;
+    walkthroughs: Array<{
+      id: string;
+      title: string;
+      description: string;
+      steps: Array<{ id: string; title: string; description: string; media: { markdown?: string; image?: string }; completionEvents?: string[] }>;
+    }>;
   };
 }
 
@@ -95,4 +101,54 @@ describe('extension manifest', () => {
     assert.ok(rules.some((r) => r.startsWith('!node_modules/onnxruntime-node/')));
     assert.ok(rules.some((r) => r.startsWith('!node_modules/onnxruntime-common/')));
   });
+
+  test('the walkthrough: its steps run declared commands and show media files that exist and ship in the VSIX', () => {
+    const [walkthrough, ...others] = manifest.contributes.walkthroughs;
+    assert.equal(others.length, 0);
+    assert.equal(walkthrough!.title, 'Get started with AgentChord');
+    assert.deepEqual(walkthrough!.steps.map((s) => s.id), ['runDemo', 'graphAndSaliency', 'downloadModel', 'newSystem', 'importTrace']);
+    const linked = (text: string) => [...text.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]!);
+    const allowed = vscodeIgnoreAllows();
+    for (const step of walkthrough!.steps) {
+      for (const id of linked(step.description)) assert.ok(commandIds.includes(id), `step ${step.id} runs unknown command ${id}`);
+      for (const event of step.completionEvents ?? []) {
+        const id = event.replace(/^onCommand:/, '');
+        assert.ok(event.startsWith('onCommand:') && commandIds.includes(id), `step ${step.id}: completion event ${event} names no declared command`);
+      }
+      const media = step.media.markdown ?? step.media.image;
+      assert.ok(media, `step ${step.id} has no media`);
+      assert.ok(existsSync(repoPath(media)), `step ${step.id}: ${media} missing`);
+      assert.ok(allowed(media), `step ${step.id}: ${media} is left out of the VSIX by .vscodeignore`);
+      for (const id of linked(readFileSync(repoPath(media), 'utf8'))) assert.ok(commandIds.includes(id), `${media} runs unknown command ${id}`);
+    }
+    // The steps the brief names, each wired to its command.
+    const commandsOf = (id: string) => linked(walkthrough!.steps.find((s) => s.id === id)!.description);
+    assert.deepEqual(commandsOf('runDemo'), ['agentchord.optimize']);
+    assert.deepEqual(commandsOf('graphAndSaliency'), ['agentchord.openGraph', 'agentchord.showTokenSaliency']);
+    assert.deepEqual(commandsOf('newSystem'), ['agentchord.newSystem']);
+    assert.deepEqual(commandsOf('importTrace'), ['agentchord.importTrace']);
+    // Download: the command when the extension has one, else the CLI line in the step's text.
+    const download = walkthrough!.steps.find((s) => s.id === 'downloadModel')!;
+    if (commandIds.includes('agentchord.downloadModel')) assert.deepEqual(linked(download.description), ['agentchord.downloadModel']);
+    else assert.match(download.description + readFileSync(repoPath(download.media.markdown!), 'utf8'), /agentchord model pull Qwen\/Qwen3-0\.6B/);
+  });
 });
+
+/**
+ * Whether .vscodeignore's allow-list keeps a path: the last matching rule wins, as in vsce. Hand-written glob
+ * matching (`**`, `*`) because these rules use nothing else, and a test should not need a dependency for it.
+ */
+function vscodeIgnoreAllows(): (path: string) => boolean {
+  const rules = readFileSync(repoPath('.vscodeignore'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const keep = l.startsWith('!');
+      const glob = keep ? l.slice(1) : l;
+      const escape = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+      const source = glob.split('**').map((part) => part.split('*').map(escape).join('[^/]*')).join('.*');
+      return { keep, re: new RegExp(`^${source}$`) };
+    });
+  return (path) => rules.reduce((kept, rule) => (rule.re.test(path) ? rule.keep : kept), true);
+}

@@ -67,6 +67,14 @@ describe('graph panel', () => {
     assert.deepEqual(full.state?.nodes.filter((n) => n.kind === 'agent').map((n) => n.agent), ['critic', 'researcher', 'writer']);
     assert.equal(full.state?.runs.length, 1);
     assert.ok(full.state?.nodes.find((n) => n.agent === 'critic')!.blame === 0.5, 'blame of the critic over the run');
+    // Shares say what they are of, and edges carry their hover text (the webview's SVG <title>).
+    assert.deepEqual(full.state?.blame.map((b) => [b.agent, b.text]), [
+      ['researcher', 'on 2 of 2 failing trajectories'],
+      ['writer', 'on 2 of 2 failing trajectories'],
+      ['critic', 'on 1 of 2 failing trajectories'],
+    ]);
+    const criticToWriter = full.state?.edges.find((e) => e.from === 'agent:critic' && e.to === 'agent:writer');
+    assert.equal(criticToWriter?.title, "critic → writer: 53% of writer's input weight (w 0.533)");
 
     await vscode.commands.executeCommand(COMMANDS.openGraph, { systemFile, mode: 'topk', sampleId: 's2' });
     const topk = await probeUntil('the top-k graph of sample s2', (p) => p.state?.mode === 'topk');

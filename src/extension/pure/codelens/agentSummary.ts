@@ -1,7 +1,8 @@
 /**
  * What a prompt file's CodeLens says about its agent in a run: blame share, strongest incoming and outgoing
- * connection weights, trajectories through it, and the run's loss in one line. Pure (no `vscode`): computed once per
- * run folder and cached, never from the document text, so typing in the prompt never recomputes or moves a lens.
+ * connection weights, trajectories through it, and the run's loss, each a short lens with its detail in the tooltip.
+ * Pure (no `vscode`): computed once per run folder and cached, never from the document text, so typing in the prompt
+ * never recomputes or moves a lens.
  */
 import { agentBlame } from '../../../core/engine/backward';
 import type { RunFolderContents } from '../../../core/engine/runFolder';
@@ -93,13 +94,58 @@ function connectionText(c: StrongestConnection): string {
   return `${Math.round(c.share * 100)}% of its input (w ${formatWeight(c.weight)})`;
 }
 
-/** The lens titles, in order: blame (+ trajectories), incoming, outgoing, loss. */
-export function lensTitles(s: AgentRunSummary): { blame: string; incoming?: string; outgoing?: string; loss: string } {
-  const pct = `${Math.round(s.blameShare * 100)}%`;
-  return {
-    blame: `AgentChord: blame ${pct} · ${s.trajectories.length}/${s.totalTrajectories} trajectories`,
-    ...(s.strongestIn ? { incoming: `strongest in: ${s.strongestIn.other} ${connectionText(s.strongestIn)}` } : {}),
-    ...(s.strongestOut ? { outgoing: `strongest out: → ${s.strongestOut.other} ${connectionText(s.strongestOut)}` } : {}),
-    loss: s.lossSummary,
-  };
+/** Which lens: what it shows and what clicking it does (the provider maps the kind to a command). */
+export type LensKind = 'blame' | 'incoming' | 'outgoing' | 'loss';
+
+export interface LensText {
+  kind: LensKind;
+  /** Short, so the lenses fit beside each other on one line of the editor. */
+  title: string;
+  /** The detail, shown on hover (`vscode.Command.tooltip`). */
+  tooltip: string;
+}
+
+const pct = (share: number) => `${Math.round(share * 100)}%`;
+
+/**
+ * The lenses of an agent's prompt file, in order: blame, strongest in, strongest out, loss. Each title is short
+ * (VS Code cuts a lens line at the editor's edge, and four long titles did not fit); the numbers behind it are in the
+ * tooltip. The blame title starts with "blame <share>%" (tests and the UI layer look for it).
+ */
+export function lensTexts(s: AgentRunSummary): LensText[] {
+  const failing = s.totalTrajectories;
+  const lenses: LensText[] = [
+    {
+      kind: 'blame',
+      title: `blame ${pct(s.blameShare)} · ${s.trajectories.length}/${failing} trajectories`,
+      tooltip:
+        failing === 0
+          ? `AgentChord: no failing trajectory in the latest run, so no blame for ${s.agent}.`
+          : `AgentChord: ${s.agent} is on ${s.trajectories.length} of the latest run's ${failing} failing trajectories (input → … → loss). Click to list them.`,
+    },
+  ];
+  if (s.strongestIn) {
+    const c = s.strongestIn;
+    lenses.push({
+      kind: 'incoming',
+      title: `in: ${c.other} ${pct(c.share)}`,
+      tooltip: `Strongest incoming connection: ${c.other} → ${s.agent} carries ${connectionText(c)}, sample ${c.sampleId}. Click to open the graph on ${s.agent}.`,
+    });
+  }
+  if (s.strongestOut) {
+    const c = s.strongestOut;
+    lenses.push({
+      kind: 'outgoing',
+      title: `out: → ${c.other} ${pct(c.share)}`,
+      tooltip: `Strongest outgoing connection: ${s.agent} → ${c.other} carries ${connectionText(c)}, sample ${c.sampleId}. Click to open the graph on ${s.agent}.`,
+    });
+  }
+  lenses.push({ kind: 'loss', title: shortLoss(s.lossSummary), tooltip: `Latest run: ${s.lossSummary}. Click to list the trajectories through ${s.agent}.` });
+  return lenses;
+}
+
+/** "2/3 samples failed: The story should…" -> "2/3 samples failed" (the verbal loss goes to the tooltip). */
+function shortLoss(summary: string): string {
+  const colon = summary.indexOf(': ');
+  return colon < 0 ? summary : summary.slice(0, colon);
 }

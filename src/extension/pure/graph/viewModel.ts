@@ -107,7 +107,8 @@ export async function buildGraphViewModel(system: SystemConfig, data: GraphRunDa
   }
 
   const agents = system.agents.map((a) => a.name);
-  const blame: ViewBlame[] = agentBlame(draft.trajectories, agents);
+  const total = draft.trajectories.length;
+  const blame: ViewBlame[] = agentBlame(draft.trajectories, agents).map((b) => ({ ...b, total, text: blameText(b.trajectories, total) }));
   const shareOf = new Map(blame.map((b) => [b.agent, b.share]));
   const laid = await layOut(draft, shareOf);
   const limit = options.maxTrajectories ?? DEFAULT_MAX_TRAJECTORIES;
@@ -252,6 +253,12 @@ async function layOut(draft: Draft, shareOf: Map<string, number>): Promise<{ nod
     if (e.kind === 'connection' && e.weight !== undefined) maxWeightInto.set(e.to, Math.max(maxWeightInto.get(e.to) ?? 0, Math.abs(e.weight)));
   }
 
+  const weightInto = new Map<string, number>();
+  for (const e of sortedEdges) {
+    if (e.kind === 'connection' && e.weight !== undefined) weightInto.set(e.to, (weightInto.get(e.to) ?? 0) + Math.abs(e.weight));
+  }
+  const labelOf = new Map(draft.nodes.map((n) => [n.id, n.label]));
+
   const nodes = [...draft.nodes]
     .sort((a, b) => byCodeUnits(a.id, b.id))
     .map((n): ViewNode => ({
@@ -263,7 +270,10 @@ async function layOut(draft: Draft, shareOf: Map<string, number>): Promise<{ nod
   const edges = sortedEdges.flatMap((e, i): ViewEdge[] => {
     const points = layout.edges.get(ids[i]!);
     if (!points) return []; // an end is missing from the graph (a damaged graphs.jsonl line)
-    return [{ id: ids[i]!, ...e, width: edgeWidth(e, maxWeightInto.get(e.to) ?? 0), points }];
+    const total = weightInto.get(e.to) ?? 0;
+    const share = e.kind === 'connection' && e.weight !== undefined && total > 0 ? Math.abs(e.weight) / total : undefined;
+    const title = edgeTitle(labelOf.get(e.from) ?? e.from, labelOf.get(e.to) ?? e.to, e, share);
+    return [{ id: ids[i]!, ...e, width: edgeWidth(e, maxWeightInto.get(e.to) ?? 0), ...(share !== undefined ? { share } : {}), title, points }];
   });
   return { nodes, edges, width: layout.width, height: layout.height };
 }
@@ -273,6 +283,28 @@ export function edgeWidth(edge: { kind: string; weight?: number }, maxWeight: nu
   if (edge.kind !== 'connection' || edge.weight === undefined) return UNWEIGHTED_EDGE_WIDTH;
   if (maxWeight <= 0) return MIN_EDGE_WIDTH;
   return Math.round((MIN_EDGE_WIDTH + (MAX_EDGE_WIDTH - MIN_EDGE_WIDTH) * (Math.abs(edge.weight) / maxWeight)) * 100) / 100;
+}
+
+/** What a blame share is of: the same number of failing trajectories can run through several agents. */
+export function blameText(through: number, total: number): string {
+  if (total === 0) return 'no failing trajectories';
+  return `on ${through} of ${total} failing ${total === 1 ? 'trajectory' : 'trajectories'}`;
+}
+
+/**
+ * An edge's hover text. The share, not the raw weight, leads: weights are comparable only among the inputs of one
+ * node, so "73% of answerer's input weight" is what can be read across the graph.
+ */
+export function edgeTitle(from: string, to: string, edge: { kind: string; weight?: number }, share: number | undefined): string {
+  if (edge.kind !== 'connection') return `${from} → ${to} (structural: no connection weight)`;
+  if (edge.weight === undefined || share === undefined) return `${from} → ${to}: no connection weight in this run`;
+  return `${from} → ${to}: ${Math.round(share * 100)}% of ${to}'s input weight (w ${formatEdgeWeight(edge.weight)})`;
+}
+
+/** 3 significant digits ("0.810", "8.12e-4"), like the CodeLens: the sign stays (grad·input weights can be negative). */
+function formatEdgeWeight(w: number): string {
+  if (w === 0) return '0';
+  return Math.abs(w) >= 1e-3 ? w.toPrecision(3) : w.toExponential(2);
 }
 
 function nodeWidth(label: string): number {

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inProcessModels } from '../../../../src/backend/inProcess';
-import { lensTitles, summarizeAgents, summarizeLoss } from '../../../../src/extension/pure/codelens/agentSummary';
+import { lensTexts, summarizeAgents, summarizeLoss } from '../../../../src/extension/pure/codelens/agentSummary';
 import { applyHunks, proposalHunks } from '../../../../src/extension/pure/review/hunks';
 import { reviewMarkdown } from '../../../../src/extension/pure/review/reviewDocument';
 import { computePromptSaliency } from '../../../../src/extension/pure/saliency/promptSaliency';
@@ -33,16 +33,17 @@ describe('CodeLens summaries', () => {
     const best = shares.reduce((a, b) => (b.share > a.share ? b : a));
     assert.equal(story.strongestIn!.share, best.share);
     assert.equal(story.strongestIn!.weight, best.weight);
-    assert.match(lensTitles(story).incoming!, /^strongest in: \S+ \d+% of its input \(w -?\d/);
+    const lens = (kind: string) => lensTexts(story).find((l) => l.kind === kind);
+    assert.match(lens('incoming')!.tooltip, /^Strongest incoming connection: \S+ → storyteller carries \d+% of its input \(w -?\d/);
     assert.ok(['reporterA', 'reporterB', 'task.place'].includes(story.strongestIn!.other));
     assert.equal(story.strongestOut, undefined, 'the output agent feeds only the loss');
     const reporterB = summaries.get('reporterB')!;
     assert.equal(reporterB.strongestOut?.other, 'storyteller');
     const failed = contents.samples.filter((s) => s.loss).length;
-    const titles = lensTitles(story);
-    assert.match(titles.blame, /^AgentChord: blame 100% · \d+\/\d+ trajectories$/);
-    assert.match(titles.loss, new RegExp(`^${failed}/${contents.samples.length} samples failed: `));
-    assert.match(titles.incoming!, /^strongest in: \S+ -?\d/);
+    assert.equal(lens('blame')!.title, `blame 100% · ${total}/${total} trajectories`);
+    assert.equal(lens('loss')!.title, `${failed}/${contents.samples.length} samples failed`);
+    assert.equal(lens('incoming')!.title, `in: ${story.strongestIn!.other} ${Math.round(story.strongestIn!.share * 100)}%`);
+    assert.equal(lens('outgoing'), undefined);
   });
 
   test('loss summary', () => {

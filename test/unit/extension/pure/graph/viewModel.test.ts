@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  blameText,
   buildGraphViewModel,
   edgeWidth,
   MAX_EDGE_WIDTH,
@@ -77,6 +78,23 @@ describe('graph view model: full mode (the agent DAG)', () => {
     assert.equal(edge(m, 'agent:writer', 'loss').width, UNWEIGHTED_EDGE_WIDTH);
   });
 
+  test('each edge says on hover what share of its target\'s input weight it carries', async () => {
+    const m = await buildGraphViewModel(system, { runs, run }, { mode: 'full' });
+    // Into the writer: critic mean 1.6/3, researcher mean 1.4/3, so the critic carries 1.6/3.0 of the writer's input.
+    const critic = edge(m, 'agent:critic', 'agent:writer');
+    assert.ok(Math.abs(critic.share! - 1.6 / 3.0) < 1e-9, String(critic.share));
+    assert.equal(critic.title, "critic → writer: 53% of writer's input weight (w 0.533)");
+    assert.equal(edge(m, 'agent:researcher', 'agent:writer').title, "researcher → writer: 47% of writer's input weight (w 0.467)");
+    assert.equal(edge(m, 'input:task.question', 'agent:researcher').title, "question → researcher: 100% of researcher's input weight (w 1.00)");
+    // The shares into one node add up to 1; the structural edge to the loss has none.
+    const intoWriter = m.edges.filter((e) => e.to === 'agent:writer').reduce((sum, e) => sum + e.share!, 0);
+    assert.ok(Math.abs(intoWriter - 1) < 1e-9);
+    assert.equal(edge(m, 'agent:writer', 'loss').share, undefined);
+    assert.equal(edge(m, 'agent:writer', 'loss').title, 'writer → loss (structural: no connection weight)');
+    const unweighted = await buildGraphViewModel(system, { runs: [] }, { mode: 'full' });
+    assert.equal(edge(unweighted, 'agent:critic', 'agent:writer').title, 'critic → writer: no connection weight in this run');
+  });
+
   test('node fill is the agent\'s share of all the run\'s trajectories', async () => {
     const m = await buildGraphViewModel(system, { runs, run }, { mode: 'full' });
     assert.equal(node(m, 'agent:writer').blame, 1);
@@ -84,6 +102,14 @@ describe('graph view model: full mode (the agent DAG)', () => {
     assert.equal(node(m, 'agent:critic').blame, 0.5, 'only s1 (of the two failing samples) runs through the critic');
     assert.equal(node(m, 'input:task.question').blame, 0);
     assert.deepEqual(m.blame.map((b) => [b.agent, b.share]), [['researcher', 1], ['writer', 1], ['critic', 0.5]]);
+    // Two agents at 100% is no contradiction once it says what the share is of.
+    assert.deepEqual(m.blame.map((b) => [b.agent, b.total, b.text]), [
+      ['researcher', 2, 'on 2 of 2 failing trajectories'],
+      ['writer', 2, 'on 2 of 2 failing trajectories'],
+      ['critic', 2, 'on 1 of 2 failing trajectories'],
+    ]);
+    assert.equal(blameText(0, 0), 'no failing trajectories');
+    assert.equal(blameText(1, 1), 'on 1 of 1 failing trajectory');
   });
 
   test('trajectories map onto the agent DAG, with the ids of the edges they run along', async () => {
