@@ -21,6 +21,8 @@ export const COMMANDS = {
   reviewProposal: 'agentchord.reviewProposal',
   showAgentTrajectories: 'agentchord.showAgentTrajectories',
   openGraph: 'agentchord.openGraph',
+  installGpuRuntime: 'agentchord.installGpuRuntime',
+  gpuStatus: 'agentchord.gpuStatus',
   /** Not for users: the extension-host tests read the open graph panel's last state through it. */
   graphProbe: 'agentchord.graph.probe',
 } as const;

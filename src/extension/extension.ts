@@ -11,6 +11,7 @@ import { setApiKey, type SetApiKeyArgs } from './commands/apiKeys';
 import { attributeLastRunCommand } from './commands/attributeLastRun';
 import { importTraceCommand, type ImportTraceArgs } from './commands/importTrace';
 import { blameRunCommand, type BlameRunArgs } from './commands/blameRun';
+import { installGpuRuntime, showGpuStatus, type InstallGpuRuntimeArgs } from './commands/gpuRuntime';
 import { Jobs } from './commands/job';
 import { optimizeCommand, runArgs, runCommand, type CommandDeps, type RunArgs } from './commands/optimize';
 import { registerPromptContext } from './commands/promptContext';
@@ -72,6 +73,8 @@ export function activate(context: vscode.ExtensionContext): AgentChordApi {
     [COMMANDS.reviewProposal]: (args?: ReviewProposalArgs) => reviewProposalCommand(c, systems, runs, args),
     [COMMANDS.showAgentTrajectories]: (args: { runDir: string; agent: string }) => showAgentTrajectories(runs, args.runDir, args.agent),
     [COMMANDS.openGraph]: (arg?: OpenGraphArgument) => openGraph(c, arg),
+    [COMMANDS.installGpuRuntime]: (args?: InstallGpuRuntimeArgs) => installGpuRuntime(c, backend, args),
+    [COMMANDS.gpuStatus]: () => showGpuStatus(c),
     [COMMANDS.graphProbe]: () => graphProbe(),
   } satisfies Record<CommandId, (...args: never[]) => unknown>;
   for (const [id, handler] of Object.entries(commands)) c.own(vscode.commands.registerCommand(id, handler));

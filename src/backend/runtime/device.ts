@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { writeFileAtomic } from '../../shared/atomicWrite';
 import type { Device, DeviceChoice } from '../../protocol/attribution';
+import { providerLibraryStamp } from './gpu/ortPackage';
 
 export interface DeviceSelection {
   device: Device;
@@ -79,6 +80,16 @@ async function probe(device: Device): Promise<void> {
   }
 }
 
+/** The probe's verdict for one device (`agentchord gpu status`): undefined when it works, else the first line of why. */
+export async function probeDevice(device: Device): Promise<string | undefined> {
+  try {
+    await probe(device);
+    return undefined;
+  } catch (err) {
+    return messageOf(err);
+  }
+}
+
 function messageOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   // ORT messages can span many lines; the first one names the cause.
@@ -88,8 +99,9 @@ function messageOf(err: unknown): string {
 /**
  * Failed GPU probes of 'auto', remembered for a day in the cache folder. Probing is not free (WebGPU initialises Dawn,
  * which also prints a Vulkan warning straight to stderr from native code), and every `agentchord attribute` run would
- * pay for it again. The key covers what can make a GPU appear: the ORT build, the host and the library paths; a forced
- * device (`--device cuda`) is always probed.
+ * pay for it again. The key covers what can make a GPU appear: the ORT build, the host, the library paths and the
+ * provider libraries next to ORT (`agentchord gpu install` links them); a forced device (`--device cuda`) is always
+ * probed.
  */
 const PROBE_MEMORY_MS = 24 * 3600 * 1000;
 const PROBE_FILE = 'device-probe.json';
@@ -101,7 +113,7 @@ interface ProbeMemory {
 }
 
 function probeKey(): string {
-  return JSON.stringify([ort.env.versions?.node, hostname(), process.env.LD_LIBRARY_PATH ?? '', process.env.CUDA_VISIBLE_DEVICES ?? '']);
+  return JSON.stringify([ort.env.versions?.node, hostname(), process.env.LD_LIBRARY_PATH ?? '', process.env.CUDA_VISIBLE_DEVICES ?? '', providerLibraryStamp()]);
 }
 
 function readProbeMemory(cacheDir: string | undefined): Record<string, string> {

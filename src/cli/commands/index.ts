@@ -13,6 +13,7 @@ import { blameCommand } from './blame';
 import { compareCommand } from './compare';
 import { cacheCommand } from './cache';
 import { modelCommand } from './model';
+import { gpuCommand } from './gpu';
 
 /** In the order `agentchord --help` lists them. */
-export const commands: Command[] = [initCommand, validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand, modelCommand];
+export const commands: Command[] = [initCommand, validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand, modelCommand, gpuCommand];

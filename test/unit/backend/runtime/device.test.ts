@@ -53,3 +53,10 @@ test('auto remembers failed GPU probes in the cache folder, so later runs skip t
   // A forced device is always probed for real.
   await assert.rejects(selectDevice('cuda', () => {}, { cacheDir }), DeviceUnavailableError);
 });
+
+test('probeDevice gives the verdict `agentchord gpu status` shows: undefined for a working device, else why', async () => {
+  const { probeDevice } = await import('../../../../src/backend/runtime/device');
+  assert.equal(await probeDevice('cpu'), undefined);
+  const why = await probeDevice('cuda');
+  assert.ok(typeof why === 'string' && why.length > 0 && !why.includes('\n'), String(why));
+});
