@@ -11,6 +11,7 @@ export const COMMANDS = {
   attributeLastRun: 'agentchord.attributeLastRun',
   importTrace: 'agentchord.importTrace',
   blameRun: 'agentchord.blameRun',
+  downloadModel: 'agentchord.downloadModel',
   setApiKey: 'agentchord.setApiKey',
   selectAttributionDevice: 'agentchord.selectAttributionDevice',
   showBackendStatus: 'agentchord.showBackendStatus',

@@ -11,6 +11,7 @@ import { setApiKey, type SetApiKeyArgs } from './commands/apiKeys';
 import { attributeLastRunCommand } from './commands/attributeLastRun';
 import { importTraceCommand, type ImportTraceArgs } from './commands/importTrace';
 import { blameRunCommand, type BlameRunArgs } from './commands/blameRun';
+import { downloadModelCommand, type DownloadModelArgs } from './commands/downloadModel';
 import { installGpuRuntime, showGpuStatus, type InstallGpuRuntimeArgs } from './commands/gpuRuntime';
 import { Jobs } from './commands/job';
 import { optimizeCommand, runArgs, runCommand, type CommandDeps, type RunArgs } from './commands/optimize';
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): AgentChordApi {
     [COMMANDS.attributeLastRun]: (arg?: { uri?: vscode.Uri | string; runDir?: string } | vscode.Uri) => attributeLastRunCommand(deps, arg),
     [COMMANDS.importTrace]: (arg?: ImportTraceArgs | vscode.Uri) => importTraceCommand(deps, arg),
     [COMMANDS.blameRun]: (arg?: BlameRunArgs | vscode.Uri) => blameRunCommand(deps, arg),
+    [COMMANDS.downloadModel]: (arg?: DownloadModelArgs) => downloadModelCommand(deps, arg),
     [COMMANDS.setApiKey]: (args?: SetApiKeyArgs) => setApiKey(c, systems, args),
     [COMMANDS.selectAttributionDevice]: (args?: { device?: DeviceChoice }) => selectDevice(c, backend, args?.device),
     [COMMANDS.showBackendStatus]: () => showBackendStatus(c, backend),
