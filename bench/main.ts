@@ -15,6 +15,7 @@ import { extensionActivation } from './ui/activation';
 import { decorateUi } from './ui/decorate';
 import { blameAccuracy } from './blame/blame';
 import { scaleBenchmark } from './scale/scale';
+import { poolThroughput } from './pool/pool';
 import { BENCH_MODEL, BENCH_MODEL_NAME } from './lib/benchModel';
 import type { BenchContext } from './lib/context';
 import { ensureModel } from './lib/models';
@@ -31,6 +32,7 @@ const GROUPS: Record<string, Bench[]> = {
   ui: [graphUi, decorateUi, extensionActivation],
   blame: [blameAccuracy],
   scale: [scaleBenchmark],
+  pool: [poolThroughput],
 };
 
 async function main(): Promise<number> {

@@ -37,6 +37,8 @@ export const BackendErrorCodes = {
   Unauthorized: -32012,
   /** The request was cancelled ($/cancelRequest); same code as LSP's RequestCancelled. */
   RequestCancelled: -32800,
+  /** The backend is draining for shutdown (SIGTERM) and takes no new requests: send it elsewhere. */
+  ShuttingDown: -32013,
 } as const;
 
 /** Attached to error responses as `data`. */
@@ -68,6 +70,11 @@ export interface InitializeResult {
   backendVersion: string;
   device: DeviceInfo;
   pid: number;
+  /**
+   * True for `agentchord serve`: loadModel's `dir` is a model name the server resolves (`org/name[@revision]` in its
+   * model cache, or a folder name under its --models-dir), and a client path is refused. Absent: a path, as on stdio.
+   */
+  modelsByName?: boolean;
 }
 
 export const InitializeRequest = new RequestType<InitializeParams, InitializeResult, void>('initialize');
@@ -204,6 +211,22 @@ export interface StatusResult {
   pid: number;
 }
 export const StatusRequest = new RequestType0<StatusResult, void>('status');
+
+/** `backend/status`: what a service's health check reads (`agentchord serve`; the stdio backend answers it too). */
+export interface BackendStatusResult {
+  /** The AgentChord version the backend was built from. */
+  version: string;
+  protocolVersion: number;
+  device: DeviceInfo;
+  loadedModels: LoadedModelSummary[];
+  /** Requests being handled now, over all connections (initialize and status calls not counted). */
+  inFlight: number;
+  uptimeSeconds: number;
+  /** True once SIGTERM was received: new requests are refused with ShuttingDown. */
+  draining: boolean;
+  pid: number;
+}
+export const BackendStatusRequest = new RequestType0<BackendStatusResult, void>('backend/status');
 
 /** The backend answers, then releases its models and exits. */
 export const ShutdownRequest = new RequestType0<null, void>('shutdown');

@@ -10,6 +10,7 @@ import {
   AttributeBatchRequest,
   AttributeRequest,
   BackendErrorCodes,
+  BackendStatusRequest,
   DEFAULT_GENERATE_OPTIONS,
   GenerateRequest,
   GenerateTokenNotification,
@@ -38,11 +39,26 @@ export interface BackendContext {
   log: (message: string) => void;
   /** Releases the models and ends the process. */
   shutdown(): void;
+  /** Requests being handled now, over all connections: what a graceful shutdown waits for, then cancels. */
+  inFlight: Set<AbortController>;
+  /** Set once a graceful shutdown began: new requests are refused (ShuttingDown) so clients go elsewhere. */
+  draining?: boolean;
+  /**
+   * `agentchord serve`: turns loadModel's `dir` (a model name) into a folder on this machine, refusing client
+   * paths. Absent (stdio, `backend.js --listen`): `dir` is a path, as it always was.
+   */
+  resolveModel?: (dir: string) => string;
+  /** One structured event per handled request (method, duration, outcome); `agentchord serve` logs it as JSON. */
+  onRequest?: (event: { connection: string; method: string; durationMs: number; ok: boolean; error?: string }) => void;
 }
 
 export interface ConnectionAuth {
+  /** Names the connection in logs (never the token). */
+  connectionId?: string;
   /** The bearer token initialize must carry. */
   token: string;
+  /** `agentchord serve --insecure-no-token` on loopback: any initialize is accepted (the socket limits still apply). */
+  noToken?: boolean;
   /** Closes the underlying socket (an unauthenticated peer gets nothing more). */
   close(): void;
   /** Called once the peer has shown the token (its connection's pre-authentication limits are lifted). */
@@ -98,17 +114,26 @@ export function serveConnection(connection: MessageConnection, context: BackendC
     throw new ResponseError(BackendErrorCodes.NotInitialized, 'the first request must be initialize');
   };
 
+  const connectionId = auth?.connectionId ?? 'stdio';
   const handle = <P, R>(type: RequestType<P, R, void>, fn: (params: P, signal: AbortSignal) => Promise<R> | R) => {
     const handler = async (params: P, token: CancellationToken): Promise<R> => {
       if (!initialized) refuseUninitialized();
+      if (context.draining) throw new ResponseError(BackendErrorCodes.ShuttingDown, 'the backend is shutting down and takes no new requests');
       const abort = new AbortController();
       const subscription = token.onCancellationRequested(() => abort.abort());
+      const started = Date.now();
+      context.inFlight.add(abort);
+      let error: string | undefined;
       try {
         return await fn(params, abort.signal);
       } catch (err) {
-        throw toResponseError(err, abort.signal);
+        const response = toResponseError(err, abort.signal);
+        error = response.message;
+        throw response;
       } finally {
+        context.inFlight.delete(abort);
         subscription.dispose();
+        context.onRequest?.({ connection: connectionId, method: type.method, durationMs: Date.now() - started, ok: error === undefined, ...(error !== undefined ? { error } : {}) });
       }
     };
     // The cast only bridges vscode-jsonrpc's conditional HandlerResult type, which TypeScript cannot resolve for a generic R.
@@ -124,7 +149,7 @@ export function serveConnection(connection: MessageConnection, context: BackendC
 
   connection.onRequest(InitializeRequest, (params) => {
     const p = params as unknown as Record<string, unknown> | undefined;
-    if (auth && !sameToken(p?.token, auth.token)) {
+    if (auth && !auth.noToken && !sameToken(p?.token, auth.token)) {
       context.log('rejected a TCP connection: missing or wrong token');
       setTimeout(() => auth.close(), 10);
       throw new ResponseError(BackendErrorCodes.Unauthorized, 'missing or wrong backend token');
@@ -137,12 +162,13 @@ export function serveConnection(connection: MessageConnection, context: BackendC
     }
     initialized = true;
     auth?.authenticated?.();
-    return { protocolVersion: PROTOCOL_VERSION, backendVersion, device: context.device, pid: process.pid };
+    return { protocolVersion: PROTOCOL_VERSION, backendVersion, device: context.device, pid: process.pid, ...(context.resolveModel ? { modelsByName: true } : {}) };
   });
 
   handle(LoadModelRequest, async (params) => {
     const p = requireObject(params);
-    const dir = requireString(p, 'dir');
+    const named = requireString(p, 'dir');
+    const dir = context.resolveModel ? context.resolveModel(named) : named;
     let device = context.device.device;
     if (p.device !== undefined && p.device !== 'auto') {
       const choice: DeviceChoice | undefined = typeof p.device === 'string' ? parseDeviceChoice(p.device) : undefined;
@@ -236,6 +262,17 @@ export function serveConnection(connection: MessageConnection, context: BackendC
       pid: process.pid,
     };
   });
+
+  handle0(BackendStatusRequest, () => ({
+    version: backendVersion,
+    protocolVersion: PROTOCOL_VERSION,
+    device: context.device,
+    loadedModels: context.registry.list(),
+    inFlight: context.inFlight.size,
+    uptimeSeconds: (Date.now() - context.startedAt) / 1000,
+    draining: context.draining === true,
+    pid: process.pid,
+  }));
 
   handle0(ShutdownRequest, () => {
     // Answer first; the process ends right after the reply is written.

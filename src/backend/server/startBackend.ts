@@ -4,7 +4,8 @@
  * The model loader is a parameter so tests can run the same process code with a fake model.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import {
@@ -139,6 +140,7 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
     registry,
     device: selection,
     startedAt: Date.now(),
+    inFlight: new Set(),
     log,
     shutdown() {
       if (shuttingDown) return;
@@ -163,19 +165,48 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
     token = randomBytes(24).toString('base64url');
     process.stderr.write(`AGENTCHORD_BACKEND_TOKEN=${token}\n`);
   }
-  const bearer = token;
+  const { port } = await listenTcp(context, { ...listen, token, limits });
+  log(`listening on ${listen.host}:${port} (pid ${process.pid}, device ${selection.device})`);
+  return 0;
+}
+
+export interface TcpServeOptions {
+  host: string;
+  port: number;
+  /** The bearer token initialize must carry; undefined only for `agentchord serve --insecure-no-token` on loopback. */
+  token: string | undefined;
+  limits: TcpLimits;
+  /** PEM certificate chain and key: serve TLS (node:tls) instead of plain TCP. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** Structured connection events (opened, closed, refused); default: the context's log line. */
+  onConnection?: (event: { connection: string; event: string; detail?: string; remote?: string }) => void;
+}
+
+/**
+ * Serves the protocol on TCP or TLS, each socket one connection with its own pre-authentication limits. Shared by
+ * `backend.js --listen` and `agentchord serve`. Resolves once listening, with the port (0 picks one).
+ */
+export async function listenTcp(context: BackendContext, options: TcpServeOptions): Promise<{ server: NetServer; port: number; closeConnections(): void }> {
+  const { limits } = options;
   const unauthenticated = new Set<Socket>();
-  const server = createServer((socket: Socket) => {
-    socket.on('error', (err) => log(`connection error: ${err.message}`));
+  const open = new Set<Socket>();
+  let nextId = 0;
+  const note = (connection: string, event: string, detail?: string, remote?: string) =>
+    options.onConnection ? options.onConnection({ connection, event, ...(detail ? { detail } : {}), ...(remote ? { remote } : {}) }) : context.log(`${event}${detail ? `: ${detail}` : ''}`);
+  const onSocket = (socket: Socket) => {
+    const connectionId = `c${++nextId}`;
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+    socket.on('error', (err) => note(connectionId, 'connection error', err.message));
     if (unauthenticated.size >= limits.maxUnauthenticated) {
-      log(`refused a TCP connection: ${limits.maxUnauthenticated} connections are already waiting to authenticate`);
+      note(connectionId, 'refused a TCP connection', `${limits.maxUnauthenticated} connections are already waiting to authenticate`);
       socket.destroy();
       return;
     }
     unauthenticated.add(socket);
     let authenticated = false;
     const drop = (why: string) => {
-      log(`closed a TCP connection: ${why}`);
+      note(connectionId, 'closed a TCP connection', why);
       socket.destroy();
     };
     const handshake = setTimeout(() => drop(`no valid initialize within ${limits.handshakeMs / 1000} s`), limits.handshakeMs);
@@ -186,29 +217,42 @@ export async function runBackend(argv: string[], loader: ModelLoader): Promise<n
       if (problem) drop(`the peer sent ${problem}`);
     });
     const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    serveConnection(connection, context, {
-      token: bearer,
-      close: () => socket.destroy(),
-      authenticated: () => {
-        authenticated = true;
-        unauthenticated.delete(socket);
-        clearTimeout(handshake);
-      },
-    });
+    const authenticate = () => {
+      authenticated = true;
+      unauthenticated.delete(socket);
+      clearTimeout(handshake);
+      options.onConnection?.({ connection: connectionId, event: 'connection authenticated', ...(socket.remoteAddress ? { remote: socket.remoteAddress } : {}) });
+    };
+    serveConnection(
+      connection,
+      context,
+      options.token === undefined
+        ? { connectionId, token: '', noToken: true, close: () => socket.destroy(), authenticated: authenticate }
+        : { connectionId, token: options.token, close: () => socket.destroy(), authenticated: authenticate },
+    );
     // Whatever the reader buffered goes with the connection.
     socket.on('close', () => {
       unauthenticated.delete(socket);
       clearTimeout(handshake);
       connection.dispose();
+      if (authenticated) options.onConnection?.({ connection: connectionId, event: 'connection closed' });
     });
     connection.listen();
-  });
+  };
+  const server: NetServer = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, handshakeTimeout: limits.handshakeMs }, onSocket)
+    : createServer(onSocket);
+  if (options.tls) server.on('tlsClientError', (err: Error) => note('-', 'TLS handshake failed', err.message));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listen.port, listen.host, () => resolve());
+    server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : listen.port;
-  log(`listening on ${listen.host}:${port} (pid ${process.pid}, device ${selection.device})`);
-  return 0;
+  return {
+    server,
+    port: typeof address === 'object' && address ? address.port : options.port,
+    closeConnections: () => {
+      for (const socket of open) socket.destroy();
+    },
+  };
 }

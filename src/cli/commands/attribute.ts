@@ -10,6 +10,9 @@ import { AttributionMemoryError } from '../../backend/runtime/layeredAttribution
 import { NonFiniteResultError } from '../../backend/runtime/loadModel';
 import { CliError } from '../cliError';
 import type { Command } from '../command';
+import { parseDeviceChoice } from '../../backend/runtime/device';
+import type { LocalModel } from '../../protocol/localModel';
+import { BACKEND_OPTIONS, BACKEND_OPTIONS_HELP, remoteModelsFor } from '../remoteBackends';
 import { loadCliModel, MODEL_OPTIONS_HELP, parseCommandArgs } from './localModel';
 
 const HELP = `Usage: agentchord attribute --model <dir> --request <file.json> [--device auto|cpu|cuda|webgpu]
@@ -21,6 +24,8 @@ input embedding, reduced per token (L1 norm, gradient·input) and per span (mean
                       or an array of such requests. Positions [0, p) are the prefix (no gradient), [p, n) the tail,
                       targets are [t, n) with t > p; spans are half-open [start, end) with start >= p.
 ${MODEL_OPTIONS_HELP}
+${BACKEND_OPTIONS_HELP}
+                       (--model is then a name the backend resolves; the requests are sent there)
 
 Prints {"logProb", "tokens": [{"l1", "gradInput"} per tail position], "connections": {spanId: {"meanL1", "maxL1",
 "meanGradInput", "maxGradInput"}}} (an array for an array). Exit status 2 on an invalid request, naming the field
@@ -45,7 +50,7 @@ export const attributeCommand: Command = {
   summary: 'gradient attribution of a token sequence with a local model (JSON in, JSON out)',
   help: HELP,
   async run(args: string[]): Promise<number> {
-    const values = parseCommandArgs('attribute', args, { request: { type: 'string' } });
+    const values = parseCommandArgs('attribute', args, { request: { type: 'string' }, ...BACKEND_OPTIONS });
     if (!values.request) throw new CliError('attribute: --request <file.json> is required');
     const file = resolve(values.request);
     let text: string;
@@ -64,7 +69,23 @@ export const attributeCommand: Command = {
     const shape = parseAttributionRequests(json);
     if (shape.problems.length) throw invalidRequest(file, shape.problems);
 
-    const model = await loadCliModel('attribute', values);
+    const remote = remoteModelsFor('attribute', values);
+    let model: { info: { vocabSize: number; maxPositions: number }; attribute: LocalModel['attribute']; dispose(): Promise<void> };
+    if (remote) {
+      if (!values.model) throw new CliError('attribute: --model <name> is required');
+      const device = parseDeviceChoice(values.device ?? 'auto');
+      if (!device) throw new CliError(`attribute: --device: expected auto, cpu, cuda or webgpu, got '${values.device}'`);
+      let loaded: LocalModel;
+      try {
+        loaded = await remote.model(values.model, device);
+      } catch (err) {
+        await remote.dispose();
+        throw new CliError(`attribute: --model ${values.model}: ${(err as Error).message}`, 1);
+      }
+      model = { info: loaded.info, attribute: (request) => loaded.attribute(request), dispose: () => remote.dispose() };
+    } else {
+      model = await loadCliModel('attribute', values);
+    }
     try {
       const { requests, isArray, problems } = parseAttributionRequests(json, { vocabSize: model.info.vocabSize, maxPositions: model.info.maxPositions });
       if (problems.length) throw invalidRequest(file, problems);

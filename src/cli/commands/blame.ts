@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { inProcessModels } from '../../backend/inProcess';
+import { BACKEND_OPTIONS, BACKEND_OPTIONS_HELP, remoteModelsFor } from '../remoteBackends';
 import { parseDeviceChoice } from '../../backend/runtime/device';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { RunFolder } from '../../core/engine/runFolder';
@@ -40,6 +41,8 @@ for graphs and heat maps).
   --top-k <k>          predecessors kept per call in the attribution graph (default 1)
   --device <d>         auto (default), cpu, cuda, webgpu
   --json               print the report as JSON
+${BACKEND_OPTIONS_HELP}
+                       (--model is then a name the backends resolve, e.g. chord-retrieval or org/name)
 
 Without a verdict option, weights and graphs are computed but nothing is blamed (no trace is known to be wrong).
 Exit status: 0 done, 1 the model failed, 2 bad input (the message names the file, line or field).`;
@@ -65,6 +68,7 @@ export const blameCommand: Command = {
         device: { type: 'string', default: 'auto' },
         'cache-dir': { type: 'string' },
         json: { type: 'boolean' },
+        ...BACKEND_OPTIONS,
       },
     });
     if (positionals.length !== 1) throw new CliError("blame: expected one run folder (see 'agentchord blame --help')");
@@ -79,12 +83,15 @@ export const blameCommand: Command = {
     const topK = positiveInt('blame', '--top-k', values['top-k']) ?? 1;
     const device = parseDeviceChoice(values.device ?? 'auto');
     if (!device) throw new CliError(`blame: --device: expected auto, cpu, cuda or webgpu, got '${values.device}'`);
-    const modelPath = values.model ? resolve(values.model) : embeddedModelDir('chord-retrieval');
-    if (!modelPath || !existsSync(modelPath) || !statSync(modelPath).isDirectory()) throw new CliError(`blame: --model: model folder not found: ${modelPath ?? '(the embedded chord-retrieval is missing)'}`);
-    const verdicts = verdictSource(values);
+    const remote = remoteModelsFor('blame', values);
+    // On remote backends the model is a name there (a local folder's name stands for it); here it must be a folder.
+    const modelPath = remote && values.model && !existsSync(values.model) ? values.model : values.model ? resolve(values.model) : embeddedModelDir('chord-retrieval');
+    if (!modelPath || (!remote && (!existsSync(modelPath) || !statSync(modelPath).isDirectory()))) throw new CliError(`blame: --model: model folder not found: ${modelPath ?? '(the embedded chord-retrieval is missing)'}`);
+    // The backend flags (a string array) are not verdict options.
+    const verdicts = verdictSource({ ...values, backend: undefined });
 
     ort.env.logLevel = 'fatal';
-    const models = inProcessModels({ cacheDir: values['cache-dir'] ? resolve(values['cache-dir']) : defaultCacheDir() });
+    const models = remote ?? inProcessModels({ cacheDir: values['cache-dir'] ? resolve(values['cache-dir']) : defaultCacheDir() });
     const controller = new AbortController();
     const cancel = () => controller.abort(new Error('cancelled'));
     process.once('SIGINT', cancel);

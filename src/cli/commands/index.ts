@@ -14,6 +14,7 @@ import { compareCommand } from './compare';
 import { cacheCommand } from './cache';
 import { modelCommand } from './model';
 import { gpuCommand } from './gpu';
+import { serveCommand } from './serve';
 
 /** In the order `agentchord --help` lists them. */
-export const commands: Command[] = [initCommand, validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand, modelCommand, gpuCommand];
+export const commands: Command[] = [initCommand, validateCommand, attributeCommand, generateCommand, runCommand, evalCommand, optimizeCommand, applyCommand, reportCommand, importCommand, blameCommand, compareCommand, cacheCommand, modelCommand, gpuCommand, serveCommand];

@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { makeAttributor } from '../../core/engine/attribution';
 import { inProcessModels } from '../../backend/inProcess';
+import { BACKEND_OPTIONS, BACKEND_OPTIONS_HELP, remoteModelsFor } from '../remoteBackends';
 import { formatEstimate } from '../../core/engine/estimate';
 import { optimize, type OptimizeResult } from '../../core/engine/loop';
 import { makeModelResolver } from '../../core/engine/models';
@@ -38,6 +39,7 @@ review and apply them with 'agentchord apply <run>'.
   --max-cost <usd>        ... after this much spending; every endpoint model needs a known price (price: in
                           ${SYSTEM_FILE_NAME}, or the built-in list), else the run does not start
   --no-cache              ask every model again (the response cache is neither read nor written)
+${BACKEND_OPTIONS_HELP}
   --json                  print the result as JSON
 
 A run is written by one process at a time: a second --resume of a run that is still running fails.
@@ -66,7 +68,7 @@ export async function runOptimize(args: string[], out: (text: string) => void): 
   if (!['train', 'validation', 'test'].includes(split)) throw new CliError(`optimize: --split: expected train, validation or test, got '${values.split}'`);
   // ORT's own log repeats at length why a GPU provider failed to load; the runtime says it in one line.
   ort.env.logLevel = 'fatal';
-  const backend = inProcessModels({ cacheDir: defaultCacheDir() });
+  const backend = remoteModelsFor('optimize', values, system.attribution.backends) ?? inProcessModels({ cacheDir: defaultCacheDir() });
   const bar = progressLine();
   try {
     const attributor = makeAttributor(system, backend);
@@ -146,6 +148,7 @@ function parse(args: string[]) {
       'max-cost': { type: 'string' },
       'no-cache': { type: 'boolean' },
       json: { type: 'boolean' },
+      ...BACKEND_OPTIONS,
     },
   });
 }

@@ -14,12 +14,14 @@ import { inProcessModels } from '../../backend/inProcess';
 import type { RunFolder } from '../../core/engine/runFolder';
 import { envApiKeyResolver } from '../../core/llm/openaiProvider';
 import { CliError } from '../cliError';
+import { BACKEND_OPTIONS, BACKEND_OPTIONS_HELP, remoteModelsFor } from '../remoteBackends';
 import type { Command } from '../command';
 import { progressLine } from './progressLine';
 import { parseOptions } from '../parseOptions';
 import { loadSystemOrThrow, positiveInt } from '../options';
 
 const HELP = `Usage: agentchord run [dir] [--split train|validation|test] [--limit n] [--concurrency n] [--no-attribution] [--json]
+                      [--backend tcp|tls://host:port ...]
 
 Runs every agent of the system (agentchord.yaml in dir, default .) on each task sample of a dataset split, computes
 the connection weights of every agent call with the attribution model, and writes the run folder
@@ -32,6 +34,7 @@ the connection weights of every agent call with the attribution model, and write
   --no-attribution     skip connection weights (they are recorded as unavailable)
   --no-cache           ask every model again (the response cache is neither read nor written)
   --json               print the run manifest (run.json) instead of the summary
+${BACKEND_OPTIONS_HELP}
 
 API keys are read from the environment variables named by apiKeyEnv in agentchord.yaml. Ctrl-C (or SIGTERM)
 cancels the run (the run folder keeps every call finished so far and is marked cancelled).
@@ -78,6 +81,7 @@ export const runCommand: Command = {
         'no-attribution': { type: 'boolean' },
         'no-cache': { type: 'boolean' },
         json: { type: 'boolean' },
+        ...BACKEND_OPTIONS,
       },
       allowPositionals: true,
     });
@@ -99,7 +103,8 @@ export const runCommand: Command = {
 
     // ORT's own log repeats at length why a GPU provider failed to load; the runtime says it in one line.
     ort.env.logLevel = 'fatal';
-    const backend = inProcessModels({ cacheDir: defaultCacheDir() });
+    // Remote backends (--backend, attribution.backends) run the local models; otherwise they run in this process.
+    const backend = remoteModelsFor('run', values, system.attribution.backends) ?? inProcessModels({ cacheDir: defaultCacheDir() });
     const attributionOff = values['no-attribution'] === true;
     const attributor = attributionOff ? undefined : makeAttributor(system, backend);
     const controller = new AbortController();

@@ -8,7 +8,8 @@
  * growing delay (up to maxRestarts times in a row), then reloads the models that were loaded, whose ids stay valid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, type Socket } from 'node:net';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
@@ -31,6 +32,7 @@ import {
   AttributeBatchRequest,
   AttributeRequest,
   BackendErrorCodes,
+  BackendStatusRequest,
   GenerateRequest,
   GenerateTokenNotification,
   InitializeRequest,
@@ -47,6 +49,7 @@ import {
   type LoadModelParams,
   type LoadModelResult,
   type StatusResult,
+  type BackendStatusResult,
   type TokenizeParams,
   type TokenizeResult,
 } from '../../protocol/backend';
@@ -60,8 +63,12 @@ export interface BackendClientOptions {
   /** Extra backend arguments, e.g. ['--device', 'cpu', '--cache-dir', dir]. */
   backendArgs?: string[];
   env?: NodeJS.ProcessEnv;
-  /** Connect to a backend started with --listen instead of spawning one. */
-  connect?: { host: string; port: number; token: string };
+  /**
+   * Connect to a backend started with --listen or `agentchord serve` instead of spawning one. `tls`: the server's
+   * certificate is verified (against `ca`, PEM, when given; else the system's CAs); it is never switched off.
+   * `token` may be empty only for a loopback `serve --insecure-no-token`.
+   */
+  connect?: { host: string; port: number; token: string; tls?: { ca?: string | Buffer } };
   clientName?: string;
   /** Per-request time-out unless a call gives its own. Default 10 minutes. */
   requestTimeoutMs?: number;
@@ -217,6 +224,11 @@ export class BackendClient {
     return this.send('status', (connection, token) => connection.sendRequest(StatusRequest, token), options);
   }
 
+  /** `backend/status`: version, device, loaded models, requests in flight, uptime, whether it is draining. */
+  backendStatus(options?: CallOptions): Promise<BackendStatusResult> {
+    return this.send('backend/status', (connection, token) => connection.sendRequest(BackendStatusRequest, token), options);
+  }
+
   /** Shuts the backend down cleanly (shutdown request), killing it if it has not exited after the grace period. */
   async dispose(): Promise<void> {
     if (this.disposed) return;
@@ -296,8 +308,9 @@ export class BackendClient {
       sendOn(session.connection, cancel.token).then(
         (result) => settle(() => resolve(result)),
         (err: unknown) => {
-          if (err instanceof ResponseError && (err.code === ErrorCodes.PendingResponseRejected || err.code === ErrorCodes.ConnectionInactive)) {
-            // The connection closed under us: report the crash (with its stderr) once the process is gone.
+          if (err instanceof ResponseError && (err.code === ErrorCodes.PendingResponseRejected || err.code === ErrorCodes.ConnectionInactive || err.code === ErrorCodes.MessageWriteError)) {
+            // The connection closed under us (or a TLS failure destroyed the socket before the request was written):
+            // report the crash, with its stderr or the connection error, once the process or socket is gone.
             void session.ended.then((crash) => entry.fail(crash));
           } else if (err instanceof ResponseError) {
             const field = (err.data as { field?: string } | undefined)?.field;
@@ -372,8 +385,9 @@ export class BackendClient {
     let child: ChildProcess | undefined;
     let socket: Socket | undefined;
     if (this.options.connect) {
-      const { host, port } = this.options.connect;
-      socket = connect({ host, port });
+      const { host, port, tls } = this.options.connect;
+      // rejectUnauthorized stays true: a backend we cannot verify gets neither the token nor the prompts.
+      socket = tls ? connectTls({ host, port, ...(isIP(host) ? {} : { servername: host }), ca: tls.ca, rejectUnauthorized: true }) : connect({ host, port });
       connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
       socket.on('error', (err) => this.addStderr(`connection error: ${err.message}`));
       socket.on('close', () => this.ended(session, null, null, endSession));

@@ -1,16 +1,39 @@
 /**
  * The backend process (a BackendClient) as the protocol's LocalModels: each model folder is loaded once per device.
+ * A backend that resolves models by name (`agentchord serve`, InitializeResult.modelsByName) is sent the model's
+ * name rather than this machine's path: see remoteModelName.
  */
+import { basename, isAbsolute, relative, sep } from 'node:path';
 import type { DeviceChoice } from '../../protocol/attribution';
 import type { LocalModel, LocalModels } from '../../protocol/localModel';
+import { DEFAULT_REVISION, modelsDir } from '../../shared/modelCache';
 import type { BackendClient } from './client';
+
+/**
+ * What a name-resolving server is asked for, given the folder the system file names here: a model pulled into the
+ * local model cache (<models dir>/<org>/<name>/<revision>) is `org/name` (or `org/name@revision`), any other folder
+ * its folder name (the server looks for it under its --models-dir). A name stays as it is.
+ */
+export function remoteModelName(dir: string, cache: string = modelsDir()): string {
+  if (!isAbsolute(dir)) return dir;
+  const rel = relative(cache, dir);
+  const parts = rel.split(sep);
+  if (!rel.startsWith('..') && !isAbsolute(rel) && parts.length === 3) {
+    const [org, name, revision] = parts;
+    const rev = revision.replaceAll('--', '/');
+    return rev === DEFAULT_REVISION ? `${org}/${name}` : `${org}/${name}@${rev}`;
+  }
+  return basename(dir);
+}
 
 export function remoteModels(client: BackendClient): LocalModels {
   const loaded = new Map<string, Promise<LocalModel>>();
   const load = async (dir: string, device: DeviceChoice, signal?: AbortSignal): Promise<LocalModel> => {
-    const { modelId, info } = await client.loadModel({ dir, device }, { signal });
+    const info0 = await client.start();
+    const { modelId, info } = await client.loadModel({ dir: info0.modelsByName ? remoteModelName(dir) : dir, device }, { signal });
     return {
-      info: { dir: info.dir, vocabSize: info.vocabSize, maxPositions: info.maxPositions, hasChatTemplate: info.tokenizer.hasChatTemplate },
+      // The engine knows the model by the folder it asked for, wherever the backend found it.
+      info: { dir: info0.modelsByName ? dir : info.dir, vocabSize: info.vocabSize, maxPositions: info.maxPositions, hasChatTemplate: info.tokenizer.hasChatTemplate },
       encode: async (text, addSpecialTokens, s) => (await client.tokenize({ modelId, text, addSpecialTokens }, { signal: s })).ids,
       encodeSegments: async (segments, addSpecialTokens, s) => {
         const r = await client.tokenize({ modelId, segments, addSpecialTokens }, { signal: s });
@@ -39,4 +62,3 @@ export function remoteModels(client: BackendClient): LocalModels {
     dispose: async () => {},
   };
 }
-

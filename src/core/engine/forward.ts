@@ -109,6 +109,8 @@ export async function runForward(o: ForwardOptions): Promise<SampleRun[]> {
     samplesDone: 0,
   };
   const results: SampleRun[] = new Array(o.samples.length);
+  // Where this run's records start: they are put in sample order at the end (RunFolder.orderRecordsSince).
+  const sizesAtStart = runFolder.recordSizes();
   let failure: unknown;
   try {
     context.prompts = readPrompts(system, o.prompts);
@@ -146,6 +148,18 @@ export async function runForward(o: ForwardOptions): Promise<SampleRun[]> {
     runFolder.updateManifest({ ...usage, status: 'failed', error: failure instanceof Error ? failure.message : String(failure) });
     throw failure;
   }
+  // Calls finish in whatever order the models answer (concurrent samples, several backends): the files must not
+  // depend on it. Within a sample, calls are already in order (its agents run one after another).
+  const sampleRank = new Map<string, number>();
+  const callRank = new Map<string, number>();
+  results.forEach((run, index) => {
+    if (!run) return;
+    if (!sampleRank.has(run.sample.id)) sampleRank.set(run.sample.id, index);
+    for (const call of run.calls) callRank.set(call.id, index);
+  });
+  runFolder.orderRecordsSince(sizesAtStart, (file, record) =>
+    file === 'calls' ? sampleRank.get(String(record.sampleId)) : callRank.get(String(record.callId)),
+  );
   runFolder.updateManifest(usage);
   return results;
 }

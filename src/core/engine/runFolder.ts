@@ -170,6 +170,37 @@ export class RunFolder {
   }
 
   /**
+   * Puts the records appended to calls.jsonl and attribution.jsonl after `sizes` (recordSizes() when a forward run
+   * began) in a deterministic order: a stable sort by `rank` (the sample's position in the run; unranked last). Samples
+   * run concurrently and their calls finish in whatever order the models answer (one backend or several), so the
+   * files are rewritten once the run is done; each line keeps its bytes, and each file is replaced atomically.
+   */
+  orderRecordsSince(sizes: Record<string, number>, rank: (file: 'calls' | 'attribution', record: { sampleId?: unknown; callId?: unknown }) => number | undefined): void {
+    for (const key of ['calls', 'attribution'] as const) {
+      const file = join(this.dir, RUN_FILES[key]);
+      if (!existsSync(file)) continue;
+      const bytes = readFileSync(file);
+      const from = Math.min(sizes[RUN_FILES[key]] ?? 0, bytes.length);
+      const lines = bytes.subarray(from).toString('utf8').split('\n').filter((l) => l.trim() !== '');
+      const ranked = lines.map((line, i) => {
+        let r: number | undefined;
+        try {
+          r = rank(key, JSON.parse(line) as { sampleId?: unknown; callId?: unknown });
+        } catch {
+          r = undefined; // a cut-short line (a crash) stays, last
+        }
+        return { line, i, r: r ?? Number.POSITIVE_INFINITY };
+      });
+      const sorted = [...ranked].sort((x, y) => x.r - y.r || x.i - y.i);
+      if (sorted.every((x, k) => x.i === k)) continue;
+      const text = Buffer.concat([bytes.subarray(0, from), Buffer.from(sorted.map((x) => x.line + '\n').join(''), 'utf8')]);
+      const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+      writeFileSync(temp, text, { flag: 'wx' });
+      renameSync(temp, file);
+    }
+  }
+
+  /**
    * Drops the records whose sample id says they belong to optimization step `step` or later (`s<n>:...`, as the
    * loop names samples): a resume from a checkpoint without `files`. Each file is rewritten atomically.
    */

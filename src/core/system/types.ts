@@ -113,6 +113,16 @@ export interface AttributionConfig {
   model?: string;
   strategy: AttributionStrategy;
   topK: number;
+  /** Remote backends (`agentchord serve`) sharing the attribution calls; absent: the model runs locally. */
+  backends?: RemoteBackendConfig[];
+}
+
+/** One `attribution.backends` entry; `ca` is absolute. */
+export interface RemoteBackendConfig {
+  url: string;
+  tokenEnv: string;
+  ca?: string;
+  concurrency?: number;
 }
 
 export interface DatasetsConfig {

@@ -219,6 +219,8 @@ class SemanticCheck {
       }
     }
 
+    this.checkBackends(attribution.backends);
+
     const optimizer = fields(this.data.optimizer);
     if (this.checkModelReference(['optimizer', 'model'], 'optimizer')) {
       const model = text(optimizer.model)!;
@@ -233,6 +235,26 @@ class SemanticCheck {
     for (const split of ['train', 'validation', 'test']) this.checkFile(['datasets', split], `datasets.${split}: file`);
     this.checkFile(['tools', 'module'], 'tools.module: file');
     this.checkFile(['environment', 'module'], 'environment.module: file');
+  }
+
+  /** attribution.backends: what the schema cannot say (port range, duplicates, ca only for tls://, ca file exists). */
+  private checkBackends(backends: unknown) {
+    if (!Array.isArray(backends)) return;
+    const seen = new Set<string>();
+    backends.forEach((entry, i) => {
+      const b = fields(entry);
+      const url = text(b.url);
+      if (url === undefined) return;
+      const port = Number(/:(\d+)$/.exec(url)?.[1]);
+      if (!(port >= 1 && port <= 65535)) this.report(['attribution', 'backends', i, 'url'], `backend ${url}: port must be 1-65535`);
+      if (seen.has(url)) this.report(['attribution', 'backends', i, 'url'], `backend ${url} is listed twice`);
+      seen.add(url);
+      if (b.ca !== undefined) {
+        if (!url.startsWith('tls://')) this.report(['attribution', 'backends', i, 'ca'], `backend ${url}: ca is only for tls:// backends`);
+        // Not checkFile: it reads its value by object path, and this one is inside an array. A CA may live anywhere.
+        else if (typeof b.ca === 'string' && !this.host.exists(resolve(this.dir, b.ca))) this.report(['attribution', 'backends', i, 'ca'], `CA file of backend ${url} '${b.ca}' not found`);
+      }
+    });
   }
 
   /** What the loss builder (src/core/loss) would refuse at run time, reported now. */
@@ -433,7 +455,7 @@ interface RawSystem {
   agents: Record<string, RawAgent>;
   output: string;
   tools?: { module: string; timeoutSeconds?: number };
-  attribution?: { model?: string; strategy?: AttributionStrategy; topK?: number };
+  attribution?: { model?: string; strategy?: AttributionStrategy; topK?: number; backends?: Array<{ url: string; tokenEnv: string; ca?: string; concurrency?: number }> };
   datasets?: { train?: string; validation?: string; test?: string };
   loss?: { template?: string; builtin?: string; options?: Record<string, unknown>; timeoutSeconds?: number };
   optimizer?: {
@@ -567,6 +589,7 @@ export function buildSystem(source: YamlSource, data: unknown, host: FileHost): 
       ...(raw.attribution?.model !== undefined && { model: raw.attribution.model }),
       strategy: raw.attribution?.strategy ?? DEFAULTS.attributionStrategy,
       topK: raw.attribution?.topK ?? DEFAULTS.topK,
+      ...(raw.attribution?.backends && { backends: raw.attribution.backends.map((b) => ({ ...b, ...(b.ca !== undefined && { ca: abs(b.ca) }) })) }),
     },
     datasets,
     ...(loss && { loss }),
