@@ -219,6 +219,9 @@ const VSIX_REQUIRED = [
   'extension/models/chord-retrieval/model.safetensors',
   'extension/models/stories260k/tokenizer.json',
   'extension/examples/multiwoz/data/sample100.json',
+  // The walkthrough's step pages and the README's screenshots (the README ships too).
+  'extension/media/walkthrough/run-demo.md',
+  'extension/docs/screenshots/graph.png',
 ];
 
 /** `vsce package` into a temp folder (the current build), then checks the archive's file list: one test. */
