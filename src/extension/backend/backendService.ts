@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import { BackendClient, type BackendExit } from '../../core/backend/client';
@@ -32,7 +33,7 @@ export class BackendService implements vscode.Disposable {
   constructor(private readonly ctx: Ctx) {
     ctx.own(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (![SETTINGS.device, SETTINGS.remote, SETTINGS.cacheDir].some((s) => e.affectsConfiguration(s)) || !this.current) return;
+        if (![SETTINGS.device, SETTINGS.remote, SETTINGS.remoteCa, SETTINGS.cacheDir].some((s) => e.affectsConfiguration(s)) || !this.current) return;
         // Compared, not assumed: a command may already have restarted the backend with the new settings.
         if (settingsKey() === this.createdWith) return;
         ctx.log.info('backend settings changed: stopping the backend (it starts again with them on next need)');
@@ -138,8 +139,18 @@ export class BackendService implements vscode.Disposable {
           `setting ${SETTINGS.remote} names a remote backend, but no token is stored: run "AgentChord: Set API Key" and choose the remote backend token`,
         );
       }
-      client = new BackendClient({ connect: { ...settings.remote, token }, clientName: 'agentchord-vscode' });
-      log.info(`connecting to the remote backend at ${settings.remote.host}:${settings.remote.port}`);
+      let ca: Buffer | undefined;
+      if (settings.remote.tls && settings.remoteCa) {
+        try {
+          ca = readFileSync(settings.remoteCa);
+        } catch (err) {
+          throw new BackendUnavailableError(`setting ${SETTINGS.remoteCa}: cannot read ${settings.remoteCa} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+        }
+      }
+      const { tls, ...address } = settings.remote;
+      // TLS: the backend's certificate is verified (never switched off); plain tcp only through an SSH tunnel.
+      client = new BackendClient({ connect: { ...address, token, ...(tls ? { tls: { ...(ca ? { ca } : {}) } } : {}) }, clientName: 'agentchord-vscode' });
+      log.info(`connecting to the remote backend at ${tls ? 'tls://' : ''}${settings.remote.host}:${settings.remote.port}`);
     } else {
       const args = ['--device', settings.device, ...(settings.cacheDir ? ['--cache-dir', settings.cacheDir] : [])];
       client = new BackendClient({

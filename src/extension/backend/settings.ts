@@ -6,6 +6,7 @@ import { parseRemote } from '../pure/backend/remoteAddress';
 export const SETTINGS = {
   device: 'agentchord.backend.device',
   remote: 'agentchord.backend.remote',
+  remoteCa: 'agentchord.backend.remoteCa',
   cacheDir: 'agentchord.backend.cacheDir',
   concurrency: 'agentchord.run.concurrency',
   acceptanceTest: 'agentchord.optimize.acceptanceTest',
@@ -19,7 +20,9 @@ export const REMOTE_TOKEN_SECRET = 'agentchord.backend.token';
 export interface BackendSettings {
   device: DeviceChoice;
   /** A backend started elsewhere with `--listen`: where to connect. */
-  remote?: { host: string; port: number };
+  remote?: { host: string; port: number; tls?: true };
+  /** PEM file of the CA that signed a tls:// remote backend's certificate (absent: the system's CAs). */
+  remoteCa?: string;
   /** Compiled-graph cache folder; undefined: the backend's default. */
   cacheDir?: string;
 }
@@ -38,10 +41,12 @@ export function backendSettings(): BackendSettings {
   // setting is application-scoped in package.json; this also ignores a workspace value that slipped in).
   const remoteText = (config().inspect<string>(SETTINGS.remote)?.globalValue ?? '').trim();
   const cacheDir = config().get<string>(SETTINGS.cacheDir, '').trim();
+  const remoteCa = (config().inspect<string>(SETTINGS.remoteCa)?.globalValue ?? '').trim();
   return {
     device: device as DeviceChoice,
     ...(remoteText ? { remote: parseRemote(remoteText, SETTINGS.remote) } : {}),
     ...(cacheDir ? { cacheDir } : {}),
+    ...(remoteCa ? { remoteCa } : {}),
   };
 }
 
