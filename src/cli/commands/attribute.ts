@@ -12,6 +12,8 @@ import { CliError } from '../cliError';
 import type { Command } from '../command';
 import { parseDeviceChoice } from '../../backend/runtime/device';
 import type { LocalModel } from '../../protocol/localModel';
+import { BackendErrorCodes } from '../../protocol/backend';
+import { BackendRequestError } from '../../core/backend/errors';
 import { BACKEND_OPTIONS, BACKEND_OPTIONS_HELP, remoteModelsFor } from '../remoteBackends';
 import { loadCliModel, MODEL_OPTIONS_HELP, parseCommandArgs } from './localModel';
 
@@ -80,7 +82,9 @@ export const attributeCommand: Command = {
         loaded = await remote.model(values.model, device);
       } catch (err) {
         await remote.dispose();
-        throw new CliError(`attribute: --model ${values.model}: ${(err as Error).message}`, 1);
+        // The backend refusing the name (not there, a client path) is bad input; a backend that failed is not.
+        const invalid = err instanceof BackendRequestError && err.code === BackendErrorCodes.InvalidParams;
+        throw new CliError(`attribute: --model ${values.model}: ${(err as Error).message}`, invalid ? 2 : 1);
       }
       model = { info: loaded.info, attribute: (request) => loaded.attribute(request), dispose: () => remote.dispose() };
     } else {
