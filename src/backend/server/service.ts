@@ -60,7 +60,7 @@ export async function startService(config: ServiceConfig, loader: ModelLoader): 
     startedAt: Date.now(),
     inFlight: new Set(),
     log: text,
-    // TODO(issue 15): when the model cache gains a "resolve a reference to its pulled folder" helper, use it here.
+    // Repository ids resolve through src/shared/modelCache.ts (modelFolder), the folders `agentchord model pull` writes.
     resolveModel: modelNameResolver({ modelsDir: config.modelsDir, cacheDir: pulledModelsDir() }),
     onRequest: (e) => log(e.ok ? 'info' : 'warn', 'request', e),
     // A shutdown request from a client (the protocol's `shutdown`) drains like SIGTERM.
