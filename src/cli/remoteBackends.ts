@@ -3,10 +3,8 @@
  * remote attribution backends (`agentchord serve`) as one LocalModels (src/core/backend/pool.ts). The flags win over
  * the file. Tokens come from environment variables, never from flags or files.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BackendClient } from '../core/backend/client';
-import { pooledModels } from '../core/backend/pool';
+import { parseBackendUrl as parseUrl, pooledRemoteModels } from '../core/backend/remotePool';
 import type { LocalModels } from '../protocol/localModel';
 import type { RemoteBackendConfig } from '../core/system/types';
 import { CliError } from './cliError';
@@ -34,10 +32,11 @@ export interface BackendFlags {
 
 /** tcp://host:port or tls://host:port; errors name `where` (the flag or the file field). */
 export function parseBackendUrl(url: string, where: string): { tls: boolean; host: string; port: number } {
-  const m = /^(tcp|tls):\/\/(\[[^\]]+\]|[^\s/:]+):(\d{1,5})$/.exec(url);
-  const port = Number(m?.[3]);
-  if (!m || !(port >= 1 && port <= 65535)) throw new CliError(`${where}: expected tcp://host:port or tls://host:port, got '${url}'`);
-  return { tls: m[1] === 'tls', host: m[2].replace(/^\[|\]$/g, ''), port };
+  try {
+    return parseUrl(url, where);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }
 
 /** The backends the command should use: from the flags, else the system file; undefined when neither names any. */
@@ -62,34 +61,15 @@ export function backendConfigs(command: string, flags: BackendFlags, fromSystem?
   return fromSystem?.map((b, i) => ({ ...b, where: `attribution.backends[${i}]` }));
 }
 
-/** Clients for the configured backends, pooled; undefined when none are configured. */
+/** Clients for the configured backends, pooled; undefined when none are configured. Tokens: environment variables. */
 export function remoteModelsFor(command: string, flags: BackendFlags, fromSystem?: RemoteBackendConfig[]): LocalModels | undefined {
   const configs = backendConfigs(command, flags, fromSystem);
   if (!configs) return undefined;
-  const members = configs.map((b) => {
-    const { tls, host, port } = parseBackendUrl(b.url, `${b.where}`);
-    const token = process.env[b.tokenEnv];
-    if (!token) throw new CliError(`${b.where}: backend ${b.url}: the environment variable ${b.tokenEnv} (its token) is not set`);
-    if (b.ca && !tls) throw new CliError(`${b.where}: backend ${b.url}: a CA file is only for tls:// backends`);
-    let ca: Buffer | undefined;
-    if (b.ca) {
-      try {
-        ca = readFileSync(b.ca);
-      } catch (err) {
-        throw new CliError(`${b.where}: backend ${b.url}: cannot read the CA file ${b.ca} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-      }
-    }
-    const client = new BackendClient({
-      connect: { host, port, token, ...(tls ? { tls: { ...(ca ? { ca } : {}) } } : {}) },
-      clientName: `agentchord-cli ${command}`,
-      // A remote backend that went away is some other backend's work now: reconnect once, quickly, then give up.
-      maxRestarts: 1,
-      restartDelayMs: 200,
-      startTimeoutMs: 30_000,
+  try {
+    return pooledRemoteModels(configs, (name) => process.env[name], `agentchord-cli ${command}`, {
+      onFailover: ({ backend, error }) => process.stderr.write(`agentchord: backend ${backend} failed (${error}); its calls go to the other backends\n`),
     });
-    return { client, name: b.url, concurrency: b.concurrency ?? 1 };
-  });
-  return pooledModels(members, {
-    onFailover: ({ backend, error }) => process.stderr.write(`agentchord: backend ${backend} failed (${error}); its calls go to the other backends\n`),
-  });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }

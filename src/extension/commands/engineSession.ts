@@ -29,6 +29,7 @@ export function needsBackend(system: SystemConfig): boolean {
  * Returns undefined, after telling the user why (with Retry and Show Log), when the backend is needed but down.
  */
 export async function openEngineSession(ctx: Ctx, backend: BackendService, system: SystemConfig, command: string): Promise<EngineSession | undefined> {
+  if (system.attribution.backends?.length) return openPooledSession(ctx, system, command);
   let client: BackendClient | undefined;
   if (needsBackend(system)) {
     try {
@@ -51,5 +52,41 @@ export async function openEngineSession(ctx: Ctx, backend: BackendService, syste
     done: async () => {
       if (client) await backend.refreshStatus().catch((err) => ctx.log.warn(`backend status: ${err instanceof Error ? err.message : String(err)}`));
     },
+  };
+}
+
+/**
+ * A system whose file names `attribution.backends` (several `agentchord serve` hosts): its local models run on them,
+ * pooled (src/core/backend/remotePool.ts: spread, failover), instead of the extension's own backend. Tokens come from
+ * SecretStorage under each backend's tokenEnv name, then the environment, as API keys do.
+ */
+async function openPooledSession(ctx: Ctx, system: SystemConfig, command: string): Promise<EngineSession | undefined> {
+  const backends = system.attribution.backends!;
+  const resolveSecret = secretApiKeyResolver(ctx.extension.secrets);
+  const tokens = new Map<string, string | undefined>();
+  for (const b of backends) if (!tokens.has(b.tokenEnv)) tokens.set(b.tokenEnv, await resolveSecret(b.tokenEnv));
+  const { pooledRemoteModels } = await import('../../core/backend/remotePool');
+  let pool;
+  try {
+    pool = pooledRemoteModels(
+      backends.map((b, i) => ({ ...b, where: `${system.file}: attribution.backends[${i}]` })),
+      (name) => tokens.get(name),
+      `agentchord-vscode ${command}`,
+      { onFailover: ({ backend, error }) => ctx.log.warn(`${command}: backend ${backend} failed (${error}); its calls go to the other backends`) },
+    );
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    void vscode.window.showErrorMessage(`AgentChord: ${command} cannot run: ${message} (set the token with "AgentChord: Set API Key")`);
+    return undefined;
+  }
+  const { makeModelResolver } = await import('../../core/engine/models');
+  const { makeAttributor } = await import('../../core/engine/attribution');
+  const attributor = makeAttributor(system, pool);
+  ctx.log.info(`${command}: local models on ${backends.length} remote backend(s): ${backends.map((b) => b.url).join(', ')}`);
+  return {
+    models: makeModelResolver(system, { apiKey: resolveSecret, localModels: pool }),
+    attributor,
+    ...(attributor ? {} : { noAttributionReason: `${system.file}: no attribution.model is set (a provider: local model)` }),
+    done: () => pool.dispose(),
   };
 }

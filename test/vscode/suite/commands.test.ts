@@ -313,7 +313,7 @@ if (vscode.workspace.isTrusted) {
       const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
       const untrusted = ext.packageJSON.capabilities.untrustedWorkspaces;
       assert.equal(untrusted.supported, 'limited');
-      assert.deepEqual(untrusted.restrictedConfigurations, ['agentchord.backend.remote', 'agentchord.backend.cacheDir']);
+      assert.deepEqual(untrusted.restrictedConfigurations, ['agentchord.backend.remote', 'agentchord.backend.remoteCa', 'agentchord.backend.cacheDir']);
     });
   });
 }
