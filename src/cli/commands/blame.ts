@@ -10,6 +10,7 @@ import { BACKEND_OPTIONS, BACKEND_OPTIONS_HELP, remoteModelsFor } from '../remot
 import { parseDeviceChoice } from '../../backend/runtime/device';
 import { defaultCacheDir } from '../../backend/runtime/graphCache';
 import { RunFolder } from '../../core/engine/runFolder';
+import { modelFolder, parseModelRef } from '../../shared/modelCache';
 import { envApiKeyResolver, OpenAIProvider } from '../../core/llm/openaiProvider';
 import { formatSummary, summarizeRun } from '../../core/report';
 import { ATTRIBUTION_STRATEGIES, type AttributionStrategy } from '../../core/system/types';
@@ -31,7 +32,8 @@ verdict back along the strongest connections (the backward pass); writes attribu
 trajectories into the run folder (each file atomically) and prints the report (agentchord report <run> --html f
 for graphs and heat maps).
 
-  --model <dir>        attribution model, a Hugging Face folder (default: the embedded chord-retrieval)
+  --model <dir>        attribution model: a Hugging Face folder, or a pulled repository id such as Qwen/Qwen3-0.6B
+                       (default: the embedded chord-retrieval)
   --loss <file>        verdicts: {"traceId", "loss", "score"} per line (or a JSON array); loss '' for a good trace
   --reference <file>   expected outputs: {"traceId", "reference"} per line, compared by --metric (default contains;
                        exact_match, json_field_match)
@@ -85,7 +87,13 @@ export const blameCommand: Command = {
     if (!device) throw new CliError(`blame: --device: expected auto, cpu, cuda or webgpu, got '${values.device}'`);
     const remote = remoteModelsFor('blame', values);
     // On remote backends the model is a name there (a local folder's name stands for it); here it must be a folder.
-    const modelPath = remote && values.model && !existsSync(values.model) ? values.model : values.model ? resolve(values.model) : embeddedModelDir('chord-retrieval');
+    let modelPath = remote && values.model && !existsSync(values.model) ? values.model : values.model ? resolve(values.model) : embeddedModelDir('chord-retrieval');
+    // Here, a repository id (org/name, as in agentchord.yaml) is the model cache's folder for it.
+    const ref = !remote && values.model && !existsSync(values.model) ? parseModelRef(values.model) : undefined;
+    if (ref) {
+      modelPath = modelFolder(ref.repo, ref.revision);
+      if (!existsSync(modelPath)) throw new CliError(`blame: --model: ${values.model} is neither a folder nor a pulled model (${modelPath}); run: agentchord model pull ${ref.repo}`);
+    }
     if (!modelPath || (!remote && (!existsSync(modelPath) || !statSync(modelPath).isDirectory()))) throw new CliError(`blame: --model: model folder not found: ${modelPath ?? '(the embedded chord-retrieval is missing)'}`);
     // The backend flags (a string array) are not verdict options.
     const verdicts = verdictSource({ ...values, backend: undefined });
@@ -100,6 +108,7 @@ export const blameCommand: Command = {
     try {
       const result = await blameRun(runDir, {
         modelPath,
+        ...(ref ? { modelName: ref.repo } : {}),
         device,
         models,
         strategy,

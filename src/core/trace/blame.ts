@@ -28,6 +28,8 @@ export type VerdictSource =
 export interface BlameOptions {
   /** The attribution model folder; absent: weights stay unavailable (structure only). */
   modelPath?: string;
+  /** What the run records as the attribution model (default: the folder's name; a pulled model: its repository id). */
+  modelName?: string;
   device?: 'auto' | 'cpu' | 'cuda' | 'webgpu';
   models?: LocalModels;
   strategy?: AttributionStrategy;
@@ -46,7 +48,7 @@ export async function blameRun(runDir: string, options: BlameOptions): Promise<B
   const sampleIds = new Set(calls.map((c) => c.sampleId.toLowerCase()));
   const verdict = verdictFunction(options.verdicts, sampleIds);
   const result = await attributeRun(runDir, {
-    ...(options.modelPath ? { model: { name: basename(options.modelPath), path: options.modelPath, device: options.device } } : {}),
+    ...(options.modelPath ? { model: { name: options.modelName ?? basename(options.modelPath), path: options.modelPath, device: options.device } } : {}),
     models: options.models,
     strategy: options.strategy ?? 'max_l1_norm',
     topK: options.topK ?? 1,

@@ -1,7 +1,7 @@
 // `agentchord import`, `blame` and `report` as processes, as a user runs them on a trace they already have.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCli } from '../backend/server/helpers';
@@ -60,6 +60,19 @@ describe('agentchord import / blame / report', () => {
     const proposal = JSON.parse(readFileSync(result.proposals[0], 'utf8')) as { changes: Array<{ agent: string; file: string }> };
     assert.ok(proposal.changes.length > 0 && proposal.changes.every((c) => c.file.startsWith(join(ws, 'prompts'))));
     assert.match(readFileSync(join(ws, 'prompts', 'planner.chord.md'), 'utf8'), /You are the planner/, 'prompt files are not touched');
+  });
+
+  test('blame --model takes a pulled repository id (the model cache folder), and names the pull command when missing', async () => {
+    const out = join(work, 'run-by-id');
+    assert.equal((await run(['import', TRACE, '--out', out])).code, 0);
+    const pulled = join(work, 'cache', 'models', 'test-org', 'chord', 'main');
+    cpSync(repoPath('models/chord-retrieval'), pulled, { recursive: true });
+    const blamed = await run(['blame', out, '--model', 'test-org/chord', '--device', 'cpu']);
+    assert.equal(blamed.code, 0, blamed.stderr);
+    assert.match(blamed.stdout, /attribution: test-org\/chord, max_l1_norm/);
+    const missing = await run(['blame', out, '--model', 'test-org/absent']);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /neither a folder nor a pulled model .*run: agentchord model pull test-org\/absent/);
   });
 
   test('bad input: exit 2 with the file named, nothing written', async () => {
