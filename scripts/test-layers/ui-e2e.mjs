@@ -253,7 +253,9 @@ const STEPS = [
       for (const step of ['Run the demo', 'Look at the graph and the saliency', 'Download a model', 'Create a system', 'Import a trace']) {
         await page.getByText(step, { exact: true }).first().waitFor({ state: 'visible', timeout: 10_000 });
       }
-      // The selected step's page (media/walkthrough/run-demo.md) renders in a webview beside the steps.
+      // The selected step's page renders in a webview beside the steps. Which step is selected depends on which were
+      // completed by earlier steps of this layer (their commands ran): select the first one, media/walkthrough/run-demo.md.
+      await page.getByText('Run the demo', { exact: true }).first().click();
       await ui.page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame')
         .getByText('planted fault found by gradients', { exact: false }).first().waitFor({ state: 'visible', timeout: 20_000 });
       await ui.page.waitForTimeout(1000);
