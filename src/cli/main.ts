@@ -55,10 +55,20 @@ process.on('beforeExit', () => {
   process.exitCode = 70;
 });
 
+/**
+ * Once the command has finished, the process ends even if something still holds the event loop (a time-out timer of
+ * a request to a backend that died, a socket a library keeps open): a CLI that printed its result and then hangs is
+ * worse than one that exits. The grace lets piped output drain; the timer itself does not keep the process alive.
+ */
+function exitSoon(): void {
+  setTimeout(() => process.exit(), 2000).unref();
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     finished = true;
     process.exitCode = code;
+    exitSoon();
   },
   (err: unknown) => {
     finished = true;
@@ -69,5 +79,6 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`agentchord: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exitCode = 70;
     }
+    exitSoon();
   },
 );

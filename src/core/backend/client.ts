@@ -124,6 +124,7 @@ export class BackendClient {
   private disposed = false;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | undefined;
+  private cancelRestart: (() => void) | undefined;
   private readonly pending = new Set<Pending>();
   private readonly stderr: string[] = [];
   /** Models to reload after a restart, by id. */
@@ -234,6 +235,7 @@ export class BackendClient {
     if (this.disposed) return;
     this.disposed = true;
     clearTimeout(this.restartTimer);
+    this.cancelRestart?.();
     const session = this.session;
     if (session) {
       session.expectedExit = true;
@@ -252,7 +254,8 @@ export class BackendClient {
         }
       } else {
         session.socket?.destroy();
-        await session.ended;
+        // A destroyed socket closes at once; the bound only guards against a close event that never comes.
+        await Promise.race([session.ended, sleep(2000)]);
       }
     }
     for (const p of [...this.pending]) p.fail(new Error('the backend client was disposed'));
@@ -354,7 +357,11 @@ export class BackendClient {
     }
     const delay = Math.min(this.options.restartDelayMs * 2 ** this.restarts, 30_000);
     this.restarts++;
-    this.ready = new Promise<void>((resolve) => (this.restartTimer = setTimeout(resolve, delay)))
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.restartTimer = setTimeout(resolve, delay);
+      // dispose() during the delay: whoever waits for the restart gets an error instead of waiting forever.
+      this.cancelRestart = () => reject(new Error('the backend client was disposed'));
+    })
       .then(() => this.launch())
       .then(async (info) => {
         await this.reloadModels();
