@@ -71,7 +71,11 @@ export async function attributeRun(runDir: string, options: AttributeRunOptions)
     options.signal?.throwIfAborted();
 
     const bySample = new Map<string, AgentCall[]>();
-    for (const c of calls) bySample.set(c.sampleId, [...(bySample.get(c.sampleId) ?? []), c]);
+    for (const c of calls) {
+      const list = bySample.get(c.sampleId);
+      if (list) list.push(c);
+      else bySample.set(c.sampleId, [c]);
+    }
     const samples: SampleOutcome[] = [];
     const graphs: AttributionGraph[] = [];
     const trajectories: Trajectory[] = [];
@@ -83,7 +87,7 @@ export async function attributeRun(runDir: string, options: AttributeRunOptions)
       const loss = verdict?.loss ?? '';
       const backward = backwardSample(sampleId, sampleCalls, attributions, loss, { topK: options.topK, outputAgent: final.agent });
       graphs.push(backward.graph);
-      trajectories.push(...backward.trajectories);
+      for (const t of backward.trajectories) trajectories.push(t);
       samples.push({ sampleId, split: 'train', output: final.output, metrics: verdict?.metrics ?? (verdict ? { score: verdict.score } : {}), score: verdict?.score ?? 1, loss });
     }
     options.signal?.throwIfAborted();

@@ -38,15 +38,12 @@ function promptsOf(run: RunFolderContents): Map<string, string> {
 }
 
 export function compareRuns(a: RunFolderContents, b: RunFolderContents): RunComparison {
-  const scoresA = new Map(a.samples.map((s) => [s.sampleId, s.score]));
-  const scoresB = new Map(b.samples.map((s) => [s.sampleId, s.score]));
+  const byId = (run: RunFolderContents, key: (id: string) => string) => new Map(run.samples.map((s) => [key(s.sampleId), s.score]));
+  let scoresA = byId(a, (id) => id);
+  let scoresB = byId(b, (id) => id);
   if (![...scoresA.keys()].some((id) => scoresB.has(id))) {
-    const remap = (m: Map<string, number>) => new Map([...m].map(([id, s]) => [stripStep(id), s]));
-    const [ra, rb] = [remap(scoresA), remap(scoresB)];
-    scoresA.clear();
-    scoresB.clear();
-    ra.forEach((v, k) => scoresA.set(k, v));
-    rb.forEach((v, k) => scoresB.set(k, v));
+    scoresA = byId(a, stripStep);
+    scoresB = byId(b, stripStep);
   }
   const samples = [...scoresA]
     .filter(([id]) => scoresB.has(id))

@@ -6,7 +6,6 @@
  *   an LLM judge     the builtin judge's rubric on an OpenAI-compatible endpoint (references optional).
  * Trace ids in a verdict file that the run does not have are an error (a typo would otherwise blame nothing).
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { LocalModels } from '../../protocol/localModel';
 import { agentBlame, type AgentBlame } from '../engine/backward';
@@ -17,7 +16,7 @@ import { judgeWithLlm } from '../loss/judge';
 import { runBuiltinMetric, type BuiltinMetric } from '../loss/builtins';
 import type { AttributionStrategy } from '../system/types';
 import { TraceError } from './types';
-import { readVerdicts } from './verdicts';
+import { readTraceRecords, readVerdicts } from './verdicts';
 
 export type VerdictSource =
   | { kind: 'loss-file'; file: string }
@@ -119,29 +118,7 @@ function checkKnown(file: string, ids: Iterable<string>, sampleIds: Set<string>)
 
 /** `{traceId, reference}` per line (or a JSON array): the expected final output of each trace. */
 export function readReferences(file: string): Map<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new TraceError(`${file}: cannot read the references (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  const entries: Array<{ value: unknown; where: string }> = [];
-  if (text.trimStart().startsWith('[')) {
-    try {
-      (JSON.parse(text) as unknown[]).forEach((value, i) => entries.push({ value, where: `${file}: entry ${i}` }));
-    } catch (err) {
-      throw new TraceError(`${file}: not valid JSON (${(err as Error).message})`);
-    }
-  } else {
-    text.split('\n').forEach((line, i) => {
-      if (!line.trim()) return;
-      try {
-        entries.push({ value: JSON.parse(line), where: `${file}:${i + 1}` });
-      } catch (err) {
-        throw new TraceError(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`);
-      }
-    });
-  }
+  const entries = readTraceRecords(file, 'references');
   const out = new Map<string, unknown>();
   for (const { value, where } of entries) {
     const v = value as Record<string, unknown> | null;

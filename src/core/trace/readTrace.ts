@@ -51,7 +51,7 @@ export async function readTraceFile(file: string, options: ReadTraceOptions = {}
     if (format === 'openinference') {
       spans.push(openInferenceSpan(value, where));
     } else if (OTLP_LOG.test(path)) {
-      const log = otlpLogRecord(value, where);
+      const log = otlpLogRecord(value);
       if (log) logs.push(log);
     } else {
       spans.push(otlpSpan(value, where));
@@ -242,7 +242,7 @@ function otlpSpan(value: unknown, where: string): TraceSpan {
 }
 
 /** A GenAI event recorded as a log record (`gen_ai.user.message`, `gen_ai.choice`, ...), or undefined for others. */
-function otlpLogRecord(value: unknown, where: string): LogEvent | undefined {
+function otlpLogRecord(value: unknown): LogEvent | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const r = value as Record<string, unknown>;
   const attributes = attributesOf(r.attributes);
@@ -251,7 +251,6 @@ function otlpLogRecord(value: unknown, where: string): LogEvent | undefined {
   if (typeof eventName !== 'string' || !eventName.startsWith('gen_ai.') || !spanId) return undefined;
   const body = anyValue(r.body);
   addAttribute(attributes, 'body', body);
-  void where;
   return { spanId, event: { name: fresh(eventName), timeUnixNano: fresh(String(field(r, 'timeUnixNano', 'time_unix_nano') ?? '0')), attributes } };
 }
 

@@ -237,7 +237,7 @@ function buildTrace(
     const id = `${sampleId}/t0/${agent}/s${step}`;
     const system = exchange.input.filter((m) => m.role === 'system');
     const rest = exchange.input.filter((m) => m.role !== 'system');
-    const { text, blocks } = renderInput(rest, agent, earlier, askedBy, id);
+    const { text, blocks } = renderInput(rest, agent, earlier, askedBy);
     applyLinks(blocks, agent, calls, mapping);
     const toolCalls: ToolCallRecord[] = exchange.output.toolCalls.map((t) => ({ id: t.id, name: t.name, arguments: t.arguments, result: '' }));
     const call: AgentCall = {
@@ -285,7 +285,6 @@ function renderInput(
   agent: string,
   earlier: Earlier[],
   askedBy: Map<string, AgentCall>,
-  callId: string,
 ): { text: string; blocks: InputBlock[] } {
   const single = messages.length === 1 && messages[0].role === 'user';
   let text = '';
@@ -330,7 +329,6 @@ function renderInput(
       }
     }
   });
-  void callId;
   return { text, blocks };
 }
 

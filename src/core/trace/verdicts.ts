@@ -11,16 +11,19 @@ export interface TraceVerdict {
   loss: string;
 }
 
-export function readVerdicts(file: string): Map<string, TraceVerdict> {
+/**
+ * The records of a per-trace file: a JSON array, or one JSON value per line. Each comes with where it stands
+ * (`file:line`, or `file: entry i`) for error messages; `what` names the file's role in a read error.
+ */
+export function readTraceRecords(file: string, what: string): Array<{ value: unknown; where: string }> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new TraceError(`${file}: cannot read the verdicts (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw new TraceError(`${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   const entries: Array<{ value: unknown; where: string }> = [];
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
+  if (text.trimStart().startsWith('[')) {
     let list: unknown;
     try {
       list = JSON.parse(text);
@@ -38,6 +41,11 @@ export function readVerdicts(file: string): Map<string, TraceVerdict> {
       }
     });
   }
+  return entries;
+}
+
+export function readVerdicts(file: string): Map<string, TraceVerdict> {
+  const entries = readTraceRecords(file, 'verdicts');
   const verdicts = new Map<string, TraceVerdict>();
   for (const { value, where } of entries) {
     const v = value as Record<string, unknown> | null;
